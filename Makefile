@@ -1,0 +1,94 @@
+# Strata's build. `make help` lists the targets.
+#
+# Every chapter is a crate under modules/ with a bootable kernel of its own;
+# MODULE picks the one to run (default: the latest chapter present).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Chapters in order; each depends only on the one before it.
+CHAPTERS := $(notdir $(wildcard $(addprefix modules/,kernel memory paging)))
+MODULE ?= $(lastword $(CHAPTERS))
+
+# Kernel builds use the cargo aliases in .cargo/config.toml (kbuild, kclippy,
+# htest, hclippy), which carry the target and build-std flags.
+KERNEL_DIR := target/i686-elf/debug
+ISO_DIR := target/iso
+comma := ,
+
+QEMU := qemu-system-i386
+MEMORY ?= 128M
+QEMU_FLAGS := -cdrom $(ISO_DIR)/strata-$(MODULE).iso -m $(MEMORY) -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+# Set a display only when there is one to show the window on.
+HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
+
+.PHONY: help setup build iso isos run run-nographic test lint fmt debug clean check-module
+
+help:
+	@echo "Strata - a Rust teaching OS for i686. Chapters: $(CHAPTERS)"
+	@echo
+	@echo "  make run [MODULE=name]    boot a chapter in QEMU (window if there is a display, else on this terminal)"
+	@echo "  make run-nographic        boot on this terminal only (quit: Ctrl-A then X)"
+	@echo "  make test                 lint, then every host, in-kernel and end-to-end test"
+	@echo "  make iso [MODULE=name]    build target/iso/strata-MODULE.iso"
+	@echo "  make debug [MODULE=name]  QEMU paused with a GDB server, and GDB attached"
+	@echo "  make lint | fmt | clean"
+	@echo
+	@echo "MODULE defaults to '$(MODULE)'. MEMORY=$(MEMORY) sets QEMU's RAM."
+
+setup:
+	@tools/setup.sh --quiet
+
+check-module:
+	@[[ " $(CHAPTERS) " == *" $(MODULE) "* ]] || { echo "unknown MODULE '$(MODULE)'; chapters: $(CHAPTERS)"; exit 1; }
+
+build: setup
+	cargo kbuild $(addprefix -p strata-,$(CHAPTERS))
+
+iso: check-module build
+	@tools/make-iso.sh $(KERNEL_DIR)/strata-$(MODULE) $(MODULE) $(ISO_DIR)/strata-$(MODULE).iso
+
+# Every chapter's ISO, and its test ISO (kernel command line "test").
+isos: build
+	@for chapter in $(CHAPTERS); do \
+		tools/make-iso.sh $(KERNEL_DIR)/strata-$$chapter $$chapter $(ISO_DIR)/strata-$$chapter.iso && \
+		tools/make-iso.sh $(KERNEL_DIR)/strata-$$chapter $$chapter $(ISO_DIR)/strata-$$chapter-test.iso test \
+		|| exit 1; \
+	done
+
+run: iso
+ifeq ($(HAVE_DISPLAY),yes)
+	$(QEMU) $(QEMU_FLAGS) -serial stdio
+else
+	@echo "No display: running on this terminal (quit with Ctrl-A then X)."
+	$(QEMU) $(QEMU_FLAGS) -nographic
+endif
+
+run-nographic: iso
+	@echo "Quit with Ctrl-A then X."
+	$(QEMU) $(QEMU_FLAGS) -nographic
+
+test: lint isos
+	cargo build -q -p strata-runner
+	target/debug/strata-runner test --chapters $(subst $() ,$(comma),$(CHAPTERS))
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy -q -p strata-runner -- -D warnings
+	cargo hclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
+	cargo kclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+# QEMU waits for GDB on port 1234 (-s) before running the first instruction (-S).
+debug: iso
+	@command -v gdb >/dev/null || { echo "make debug needs gdb: apt-get install gdb"; exit 1; }
+	$(QEMU) $(QEMU_FLAGS) -serial file:$(ISO_DIR)/debug-serial.log -s -S & \
+	gdb -q $(KERNEL_DIR)/strata-$(MODULE) \
+		-ex 'target remote localhost:1234' -ex 'break kmain' -ex 'continue'; \
+	kill %1 2>/dev/null || true
+
+clean:
+	cargo clean

@@ -1,0 +1,163 @@
+//! The PS/2 keyboard, on IRQ 1.
+//!
+//! Every key press and release makes the keyboard controller put a *scancode*
+//! in its data port (0x60) and raise IRQ 1. Scancodes are not characters: "A
+//! went down" is 0x1E and "A went up" 0x9E, and whether that means `a`, `A` or
+//! Ctrl-A depends on Shift, Caps Lock and Ctrl. The `pc-keyboard` crate keeps
+//! that state and turns scancode set 1 (what the controller delivers to us by
+//! default) into characters with a US layout; [`translate`] then turns keys
+//! into the bytes a serial terminal would send, so the shell sees one kind of
+//! input from both.
+//!
+//! The same controller also owns the CPU's reset line, hence [`reboot`].
+
+use crate::cpu::{interrupts, trap};
+use crate::input;
+use crate::sync::IrqMutex;
+use pc_keyboard::layouts::Us104Key;
+use pc_keyboard::{DecodedKey, HandleControl, KeyCode, PS2Keyboard, ScancodeSet1};
+use x86::io::{inb, outb};
+
+/// The keyboard's IRQ line.
+pub const KEYBOARD_IRQ: u8 = 1;
+const DATA_PORT: u16 = 0x60;
+const STATUS_PORT: u16 = 0x64;
+const COMMAND_PORT: u16 = 0x64;
+const STATUS_OUTPUT_FULL: u8 = 1 << 0;
+const STATUS_INPUT_FULL: u8 = 1 << 1;
+const COMMAND_PULSE_RESET: u8 = 0xFE;
+
+/// A US keyboard delivering scancode set 1, Ctrl+letter giving ASCII 1–26.
+pub type Decoder = PS2Keyboard<Us104Key, ScancodeSet1>;
+
+/// A fresh decoder (no modifier held).
+pub const fn new_decoder() -> Decoder {
+    PS2Keyboard::new(
+        ScancodeSet1::new(),
+        Us104Key,
+        HandleControl::MapLettersToUnicode,
+    )
+}
+
+static DECODER: IrqMutex<Decoder> = IrqMutex::new(new_decoder());
+
+/// Empties the controller's buffer (keys pressed during boot) and installs
+/// the IRQ 1 handler.
+pub fn init() {
+    // SAFETY: reading the status and data ports only consumes pending bytes.
+    unsafe {
+        while inb(STATUS_PORT) & STATUS_OUTPUT_FULL != 0 {
+            inb(DATA_PORT);
+        }
+    }
+    trap::set_irq_handler(KEYBOARD_IRQ, on_interrupt);
+}
+
+fn on_interrupt(_frame: &mut trap::TrapFrame) {
+    // SAFETY: IRQ 1 means a scancode is waiting in the data port.
+    let scancode = unsafe { inb(DATA_PORT) };
+    let mut decoder = DECODER.lock();
+    if let Some(key) = decode(&mut decoder, scancode) {
+        translate(key, input::push);
+    }
+}
+
+/// Feeds one scancode to the decoder; returns a key when one is complete (a
+/// press of something printable, or of a special key).
+pub fn decode(decoder: &mut Decoder, scancode: u8) -> Option<DecodedKey> {
+    let event = decoder.add_byte(scancode).ok()??;
+    decoder.process_keyevent(event)
+}
+
+/// Hands the bytes that stand for `key` to `emit`: ASCII characters as
+/// themselves, the up and down arrows as the ANSI sequences `ESC [ A` and
+/// `ESC [ B` (what a terminal sends over serial). Other keys send nothing.
+pub fn translate(key: DecodedKey, mut emit: impl FnMut(u8)) {
+    let sequence: &[u8] = match key {
+        DecodedKey::Unicode(character) if character.is_ascii() => {
+            emit(character as u8);
+            return;
+        }
+        DecodedKey::RawKey(KeyCode::ArrowUp) => b"\x1b[A",
+        DecodedKey::RawKey(KeyCode::ArrowDown) => b"\x1b[B",
+        _ => b"",
+    };
+    sequence.iter().copied().for_each(emit);
+}
+
+/// Resets the machine by pulsing the CPU's reset line through the keyboard
+/// controller. (QEMU run with `-no-reboot` exits instead.)
+pub fn reboot() -> ! {
+    interrupts::disable();
+    // SAFETY: wait until the controller can take a command, then send "pulse
+    // reset"; the CPU restarts and nothing after this runs.
+    unsafe {
+        while inb(STATUS_PORT) & STATUS_INPUT_FULL != 0 {}
+        outb(COMMAND_PORT, COMMAND_PULSE_RESET);
+    }
+    crate::halt_forever()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn type_scancodes(scancodes: &[u8]) -> Vec<u8> {
+        let mut decoder = new_decoder();
+        let mut bytes = Vec::new();
+        for &scancode in scancodes {
+            if let Some(key) = decode(&mut decoder, scancode) {
+                translate(key, |byte| bytes.push(byte));
+            }
+        }
+        bytes
+    }
+
+    // Set 1 make codes; a break code is the make code + 0x80.
+    const A: u8 = 0x1E;
+    const B: u8 = 0x30;
+    const LEFT_SHIFT: u8 = 0x2A;
+    const CAPS_LOCK: u8 = 0x3A;
+    const LEFT_CTRL: u8 = 0x1D;
+    const ENTER: u8 = 0x1C;
+    const BACKSPACE: u8 = 0x0E;
+    const KEY_1: u8 = 0x02;
+    const RELEASE: u8 = 0x80;
+
+    #[test]
+    fn plain_keys_and_releases() {
+        assert_eq!(type_scancodes(&[A, A | RELEASE, B, B | RELEASE]), b"ab");
+    }
+
+    #[test]
+    fn shift_changes_letters_and_digits_while_held() {
+        let typed = type_scancodes(&[LEFT_SHIFT, A, KEY_1, LEFT_SHIFT | RELEASE, A, KEY_1]);
+        assert_eq!(typed, b"A!a1");
+    }
+
+    #[test]
+    fn caps_lock_toggles() {
+        let typed = type_scancodes(&[
+            CAPS_LOCK,
+            CAPS_LOCK | RELEASE,
+            A,
+            CAPS_LOCK,
+            CAPS_LOCK | RELEASE,
+            A,
+        ]);
+        assert_eq!(typed, b"Aa");
+    }
+
+    #[test]
+    fn ctrl_letter_is_a_control_byte() {
+        let typed = type_scancodes(&[LEFT_CTRL, A, LEFT_CTRL | RELEASE]);
+        assert_eq!(typed, [0x01]);
+    }
+
+    #[test]
+    fn enter_backspace_and_arrows() {
+        // The arrows are extended keys: prefix 0xE0, then 0x48 (up) / 0x50 (down).
+        let typed = type_scancodes(&[ENTER, BACKSPACE, 0xE0, 0x48, 0xE0, 0x50]);
+        assert_eq!(typed, b"\n\x08\x1b[A\x1b[B");
+    }
+}

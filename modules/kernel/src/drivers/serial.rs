@@ -1,0 +1,86 @@
+//! COM1, a 16550 UART: the kernel's second screen and second keyboard.
+//!
+//! Everything the kernel prints is also sent here, so under QEMU
+//! (`-serial stdio`) it appears in your terminal — and tests can read it.
+//! Bytes that arrive raise IRQ 4; the handler moves them into the shared
+//! [`input`](crate::input) queue, where the shell reads them exactly like
+//! keystrokes.
+//!
+//! The register-level driver is the `uart_16550` crate; this file decides the
+//! settings (115 200 baud, 8N1, FIFO on, interrupt on received data) and
+//! connects the device to the rest of the kernel.
+
+use crate::cpu::trap;
+use crate::input;
+use crate::sync::IrqMutex;
+use uart_16550::backend::PioBackend;
+use uart_16550::spec::registers::IER;
+use uart_16550::{BaudRate, Config, Uart16550};
+
+/// COM1's I/O port base.
+pub const COM1_PORT: u16 = 0x3F8;
+/// COM1's IRQ line.
+pub const COM1_IRQ: u8 = 4;
+
+static COM1: IrqMutex<Option<Uart16550<PioBackend>>> = IrqMutex::new(None);
+
+/// Initialises COM1. Without a UART (real hardware without COM1) the kernel
+/// simply carries on with the screen alone.
+pub fn init() {
+    // SAFETY: 0x3F8..0x3FF are COM1's registers, used only through this
+    // driver for the whole life of the kernel.
+    let Ok(mut uart) = (unsafe { Uart16550::new_port(COM1_PORT) }) else {
+        return;
+    };
+    let config = Config {
+        baud_rate: BaudRate::Baud115200,
+        interrupts: IER::DATA_READY,
+        ..Config::DEFAULT
+    };
+    if uart.init(config).is_ok() {
+        *COM1.lock() = Some(uart);
+    }
+}
+
+/// Whether a UART answered at boot.
+pub fn is_present() -> bool {
+    COM1.lock().is_some()
+}
+
+/// Sends `bytes` as they are (the console adds the `\r` before each `\n`).
+pub fn write_bytes(bytes: &[u8]) {
+    if let Some(uart) = COM1.lock().as_mut() {
+        uart.send_bytes_exact(bytes);
+    }
+}
+
+/// Routes IRQ 4 to [`on_interrupt`]. Anything that arrived before is drained
+/// first: the UART raises its interrupt only when the receive buffer goes
+/// from empty to non-empty, so bytes left sitting there would block it forever.
+pub fn enable_input_interrupts() {
+    trap::set_irq_handler(COM1_IRQ, on_interrupt);
+    receive_pending();
+}
+
+fn on_interrupt(_frame: &mut trap::TrapFrame) {
+    receive_pending();
+}
+
+/// Moves every byte the UART holds into the input queue.
+fn receive_pending() {
+    if let Some(uart) = COM1.lock().as_mut() {
+        while let Ok(byte) = uart.try_receive_byte() {
+            input::push(byte);
+        }
+    }
+}
+
+/// For panic and fatal-exception reports: if the code that was interrupted
+/// held the port, it will never release it, so release it now.
+pub fn take_for_emergency() {
+    if COM1.is_locked() {
+        // SAFETY: called only on the way to a halt, when the holder (the code
+        // the panic interrupted on this single CPU) never runs again.
+        unsafe { COM1.force_unlock() };
+    }
+}

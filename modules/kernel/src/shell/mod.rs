@@ -1,0 +1,107 @@
+//! The shell: read a line, find the command, run it, repeat.
+//!
+//! - [`line_editor`] turns keystrokes and serial bytes into lines (backspace,
+//!   history with the arrow keys, Enter as CR, LF or CRLF);
+//! - [`args`] splits a line into words and parses numbers;
+//! - [`registry`] is the command table. Chapter 1 registers the built-ins in
+//!   [`builtins`]; later chapters call [`register`] to add their own, so the
+//!   shell grows without this crate being edited;
+//! - [`format`] has the number formats commands print.
+
+pub mod args;
+pub mod builtins;
+pub mod format;
+pub mod line_editor;
+pub mod registry;
+
+pub use args::{Args, CommandError};
+pub use registry::{Command, CommandFn, RegisterError};
+
+use crate::sync::IrqMutex;
+use line_editor::{Event, LineEditor};
+use registry::CommandTable;
+
+/// What the shell prints when it is ready for a command.
+pub const PROMPT: &str = "strata> ";
+
+static COMMANDS: IrqMutex<CommandTable<64>> = IrqMutex::new(CommandTable::new());
+
+/// Registers the built-in commands.
+pub fn init() {
+    for command in builtins::COMMANDS {
+        register(*command).expect("built-in command names are unique");
+    }
+}
+
+/// Adds a command to the shell.
+pub fn register(command: Command) -> Result<(), RegisterError> {
+    COMMANDS.lock().register(command)
+}
+
+/// Calls `visit` for every registered command, in registration order.
+pub fn for_each_command(visit: impl FnMut(&Command)) {
+    // Copy the table out so `visit` may print (or even register) freely.
+    let table = COMMANDS.lock().clone();
+    table.iter().for_each(visit);
+}
+
+/// What became of a line given to [`execute`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing but white space.
+    Empty,
+    /// The command ran and succeeded.
+    Ran,
+    /// The command ran and reported an error.
+    Failed,
+    /// No command has that name.
+    Unknown,
+}
+
+/// Runs one command line.
+pub fn execute(line: &str) -> Outcome {
+    let mut args = Args::new(line);
+    let Some(name) = args.command_name() else {
+        return Outcome::Empty;
+    };
+    let Some(command) = COMMANDS.lock().find(name).copied() else {
+        crate::println!("unknown command: {name} (try help)");
+        return Outcome::Unknown;
+    };
+    match (command.run)(&mut args) {
+        Ok(()) => Outcome::Ran,
+        Err(error) => {
+            crate::println!("{name}: {error}");
+            if !command.usage.is_empty() || matches!(error, CommandError::Usage(_)) {
+                crate::println!("usage: {} {}", command.name, command.usage);
+            }
+            Outcome::Failed
+        }
+    }
+}
+
+/// Prints `banner` and runs the interactive shell for ever.
+pub fn run(banner: &str) -> ! {
+    crate::println!("{banner}");
+    crate::println!("Type 'help' for the list of commands.\n");
+    let mut editor = LineEditor::new();
+    loop {
+        crate::print!("{PROMPT}");
+        loop {
+            let byte = crate::input::read_byte();
+            match editor.feed(byte, &mut crate::console::write_bytes) {
+                Event::Pending => continue,
+                Event::Submitted => {
+                    execute(editor.line());
+                    break;
+                }
+                Event::TooLong { limit } => {
+                    crate::println!(
+                        "error: line too long (at most {limit} characters); nothing was run"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}

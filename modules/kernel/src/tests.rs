@@ -1,0 +1,209 @@
+//! Chapter 1's in-kernel tests (see [`ktest`](crate::ktest)).
+
+use crate::cpu::{exceptions, gdt, idt};
+use crate::drivers::{keyboard, pic, pit, serial};
+use crate::ktest::KernelTest;
+use crate::shell::{self, Command, CommandError, Outcome};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Every chapter-1 test; later chapters run these too.
+pub const TESTS: &[KernelTest] = &[
+    KernelTest::new(
+        "boot::multiboot2_information_is_read",
+        multiboot2_information_is_read,
+    ),
+    KernelTest::new("boot::running_on_the_boot_stack", running_on_the_boot_stack),
+    KernelTest::new(
+        "cpu::our_gdt_and_idt_are_loaded",
+        our_gdt_and_idt_are_loaded,
+    ),
+    KernelTest::new("cpu::breakpoint_returns", breakpoint_returns),
+    KernelTest::expecting_panic(
+        "cpu::divide_error_is_reported",
+        divide_by_zero,
+        "#DE Divide Error (vector 0)",
+    ),
+    KernelTest::expecting_panic(
+        "cpu::invalid_opcode_is_reported",
+        invalid_opcode,
+        "(vector 6)",
+    ),
+    KernelTest::expecting_panic(
+        "panic::panics_are_reported",
+        deliberate_panic,
+        "deliberate panic 42",
+    ),
+    KernelTest::new(
+        "pic::only_used_lines_are_unmasked",
+        only_used_lines_are_unmasked,
+    ),
+    KernelTest::new("pit::timer_ticks_at_100_hz", timer_ticks_at_100_hz),
+    KernelTest::new("console::text_reaches_the_screen", text_reaches_the_screen),
+    KernelTest::new("serial::uart_is_present", uart_is_present),
+    KernelTest::new("shell::registered_commands_run", registered_commands_run),
+];
+
+fn multiboot2_information_is_read() {
+    let info = crate::boot::info();
+    let loader = info
+        .boot_loader_name_tag()
+        .and_then(|tag| tag.name().ok())
+        .unwrap_or("");
+    assert!(loader.contains("GRUB"), "boot loader name: {loader:?}");
+    assert!(
+        crate::boot::command_line().contains("test"),
+        "command line: {:?}",
+        crate::boot::command_line()
+    );
+    let areas = info
+        .memory_map_tag()
+        .expect("GRUB passes a memory map")
+        .memory_areas();
+    assert!(!areas.is_empty());
+    // The kernel itself (loaded at 1 MiB) must be in available memory.
+    let kernel = crate::boot::kernel_layout().image.0 as u64;
+    assert!(areas
+        .iter()
+        .any(|a| a.typ() == multiboot2::MemoryAreaType::Available
+            && a.start_address() <= kernel
+            && kernel < a.end_address()));
+}
+
+fn running_on_the_boot_stack() {
+    let layout = crate::boot::kernel_layout();
+    let local = 0u32;
+    let here = &local as *const u32 as usize;
+    assert!(
+        layout.stack.0 <= here && here < layout.stack.1,
+        "{here:#x} not in {:#x?}",
+        layout.stack
+    );
+    assert_eq!(layout.stack_guard + 4096, layout.stack.0);
+    assert_eq!(layout.stack.1 - layout.stack.0, 64 * 1024);
+    assert!(layout.text.0 >= layout.image.0 && layout.text.1 <= layout.rodata.0);
+}
+
+fn our_gdt_and_idt_are_loaded() {
+    let (loaded, ours) = idt::loaded_and_expected_address();
+    assert_eq!(loaded, ours, "the IDTR points at our table");
+    let mut gdtr = x86::dtables::DescriptorTablePointer::<u64>::default();
+    // SAFETY: `sgdt` only stores the GDTR into `gdtr`.
+    unsafe { x86::dtables::sgdt(&mut gdtr) };
+    let base = gdtr.base;
+    assert_eq!(base as usize, gdt::table_address());
+    assert_eq!(x86::segmentation::cs(), gdt::KERNEL_CODE);
+    assert_eq!(x86::segmentation::ss(), gdt::KERNEL_DATA);
+    // SAFETY: `str` only reads the task register.
+    assert_eq!(unsafe { x86::task::tr() }, gdt::BOOT_TSS);
+}
+
+fn breakpoint_returns() {
+    let before = exceptions::breakpoints_hit();
+    shell::builtins::raise_breakpoint();
+    shell::builtins::raise_breakpoint();
+    assert_eq!(exceptions::breakpoints_hit(), before + 2);
+}
+
+fn divide_by_zero() {
+    // Rust checks for division by zero before dividing, so use the `div`
+    // instruction itself to make the CPU raise #DE.
+    // SAFETY: the divide error is caught by the kernel's handler, which
+    // reports and panics; nothing after it runs.
+    unsafe {
+        core::arch::asm!("xor edx, edx", "div {divisor}", divisor = in(reg) 0u32, inout("eax") 1u32 => _, out("edx") _);
+    }
+}
+
+fn invalid_opcode() {
+    // SAFETY: `ud2` raises #UD, which the kernel reports and panics on.
+    unsafe { core::arch::asm!("ud2") };
+}
+
+fn deliberate_panic() {
+    let answer = 42;
+    panic!("deliberate panic {answer}");
+}
+
+fn only_used_lines_are_unmasked() {
+    let masks = pic::masks();
+    for irq in [0u8, 1, 2, serial::COM1_IRQ] {
+        assert_eq!(
+            masks & (1 << irq),
+            0,
+            "IRQ {irq} should be unmasked (masks {masks:#06x})"
+        );
+    }
+    for irq in [3u8, 5, 6, 7, 8, 12, 14, 15] {
+        assert_ne!(
+            masks & (1 << irq),
+            0,
+            "IRQ {irq} should be masked (masks {masks:#06x})"
+        );
+    }
+    assert_eq!(keyboard::KEYBOARD_IRQ, 1);
+}
+
+fn timer_ticks_at_100_hz() {
+    assert_eq!(pit::frequency(), 100);
+    let start = pit::ticks();
+    pit::sleep_ticks(5);
+    assert!(pit::ticks() >= start + 5);
+    assert!(crate::cpu::trap::irq_count(0) as u64 >= 5);
+}
+
+fn text_reaches_the_screen() {
+    crate::println!("ktest marker 7361");
+    let (row, _) = crate::console::cursor();
+    let printed = row
+        .checked_sub(1)
+        .expect("the marker line is above the cursor");
+    let mut text = [0u8; crate::screen::WIDTH];
+    crate::console::read_row(printed, &mut text);
+    assert!(
+        text.starts_with(b"ktest marker 7361 "),
+        "{:?}",
+        core::str::from_utf8(&text)
+    );
+}
+
+fn uart_is_present() {
+    assert!(serial::is_present());
+}
+
+static PROBE_VALUE: AtomicU64 = AtomicU64::new(0);
+
+fn probe<'a>(args: &mut crate::shell::Args<'a>) -> Result<(), CommandError<'a>> {
+    let value = args.number("VALUE")?;
+    args.finish()?;
+    PROBE_VALUE.store(value, Ordering::Relaxed);
+    Ok(())
+}
+
+fn registered_commands_run() {
+    shell::register(Command {
+        name: "ktest-probe",
+        usage: "VALUE",
+        summary: "stores VALUE (in-kernel test)",
+        run: probe,
+    })
+    .expect("first registration");
+    assert!(shell::register(Command {
+        name: "ktest-probe",
+        usage: "",
+        summary: "",
+        run: probe,
+    })
+    .is_err());
+    assert_eq!(shell::execute("ktest-probe 0x2a"), Outcome::Ran);
+    assert_eq!(PROBE_VALUE.load(Ordering::Relaxed), 42);
+    assert_eq!(shell::execute("ktest-probe ten"), Outcome::Failed);
+    assert_eq!(shell::execute("ktest-probe 1 2"), Outcome::Failed);
+    assert_eq!(
+        PROBE_VALUE.load(Ordering::Relaxed),
+        42,
+        "a failed parse must not run the command"
+    );
+    assert_eq!(shell::execute("no-such-command"), Outcome::Unknown);
+    assert_eq!(shell::execute("   "), Outcome::Empty);
+    assert_eq!(shell::execute("echo from a test"), Outcome::Ran);
+}

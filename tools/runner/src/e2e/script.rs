@@ -1,0 +1,344 @@
+//! The `.e2e` script format and its parser.
+//!
+//! An end-to-end script types commands into the kernel's shell over the
+//! serial port and checks what comes back. Each line starts with a
+//! directive; leading spaces are allowed, so steps can be indented under
+//! their case:
+//!
+//! ```text
+//! # A comment. Blank lines are ignored too.
+//! prompt strata>          (optional, before the first case; default "strata> ")
+//!
+//! === help lists the commands
+//! > help                  type `help`, then Enter ("\r")
+//! < echo                  the reply must contain `echo`
+//! !< unknown command      ... and must not contain `unknown command`
+//!
+//! === line editing
+//! >raw ecx\x7fho hi       type these bytes exactly (here: a DEL), no Enter
+//! >raw \r                 now press Enter
+//! < hi
+//! ```
+//!
+//! * `=== NAME` starts a test case; each case is one counted test.
+//! * `> TEXT` types TEXT, taken verbatim to the end of the line (trailing
+//!   spaces included), then `\r`. A lone `>` just presses Enter.
+//! * `>raw TEXT` types TEXT with escapes expanded and adds nothing.
+//! * `< TEXT` / `!< TEXT`: the reply must / must not contain TEXT.
+//! * `prompt TEXT` sets the shell prompt the runner waits for.
+//!
+//! Escapes, valid in `>raw`, `<`, `!<` and `prompt`: `\r \n \t \\ \xNN`.
+//!
+//! **How replies work.** The runner first waits for the prompt (the boot
+//! banner ends with it). Each send then clears the collected output, types
+//! the bytes, and collects output until the prompt comes back: that text,
+//! including the echoed command and the final prompt, is the *reply* that
+//! the following `<` / `!<` lines check. Output is compared with every `\r`
+//! removed, so write `\n` for a line break. Any output arriving within
+//! 150 ms after the prompt fails the case (it catches e.g. a CRLF treated as
+//! two Enters). A `>raw` send without `\r` or `\n` does not wait for the
+//! prompt; its output becomes part of the next send's reply, so a `<` may
+//! not follow it directly. `<` lines before a case's first send check the
+//! previous reply (for the first case: the boot banner).
+//!
+//! A reply that takes longer than 10 s fails its case, and the remaining
+//! cases are not run (the kernel is presumably hung); the same goes when the
+//! kernel exits. The prompt is recognised where its text first appears in
+//! the output, so avoid typing commands that contain the prompt text.
+
+use crate::escapes;
+
+/// The prompt used when a script does not set one.
+pub const DEFAULT_PROMPT: &str = "strata> ";
+
+/// A parsed `.e2e` file.
+#[derive(Debug, PartialEq)]
+pub struct Script {
+    pub prompt: Vec<u8>,
+    pub cases: Vec<Case>,
+}
+
+/// One `=== NAME` section: a single counted test.
+#[derive(Debug, PartialEq)]
+pub struct Case {
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+/// One action or check; `line` is the script line it came from, for
+/// messages.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// Type `bytes`; if they contain an Enter, wait for the prompt.
+    Send { line: usize, bytes: Vec<u8> },
+    /// The reply must contain `text`.
+    Expect { line: usize, text: Vec<u8> },
+    /// The reply must not contain `text`.
+    Reject { line: usize, text: Vec<u8> },
+}
+
+/// Whether sending `bytes` presses Enter, so that a reply will follow.
+pub fn has_enter(bytes: &[u8]) -> bool {
+    bytes.contains(&b'\r') || bytes.contains(&b'\n')
+}
+
+/// Parses a script; errors read `line N: what is wrong`.
+pub fn parse(text: &str) -> Result<Script, String> {
+    let mut script = Script {
+        prompt: DEFAULT_PROMPT.as_bytes().to_vec(),
+        cases: Vec::new(),
+    };
+    let mut case_lines: Vec<usize> = Vec::new();
+    // Line of the last `>raw` without Enter, while its reply is pending.
+    let mut pending_raw: Option<usize> = None;
+
+    for (index, raw_line) in text.lines().enumerate() {
+        let line = index + 1;
+        let error = |message: String| format!("line {line}: {message}");
+        let trimmed = raw_line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let (directive, argument) = trimmed.split_once(' ').unwrap_or((trimmed, ""));
+        let expand = |text: &str| escapes::expand(text).map_err(error);
+
+        if directive == "===" {
+            let name = argument.trim();
+            if name.is_empty() {
+                return Err(error("`===` needs a case name".into()));
+            }
+            if let Some(first) = script.cases.iter().position(|case| case.name == name) {
+                let first_line = case_lines[first];
+                return Err(error(format!(
+                    "case `{name}` already exists (line {first_line})"
+                )));
+            }
+            finish_case(&script, &case_lines)?;
+            script.cases.push(Case {
+                name: name.to_string(),
+                steps: Vec::new(),
+            });
+            case_lines.push(line);
+            continue;
+        }
+        if directive == "prompt" {
+            if !script.cases.is_empty() {
+                return Err(error("`prompt` must come before the first case".into()));
+            }
+            script.prompt = expand(argument)?;
+            if script.prompt.is_empty() {
+                return Err(error("`prompt` needs the prompt text".into()));
+            }
+            continue;
+        }
+
+        let step = match directive {
+            ">" => Step::Send {
+                line,
+                bytes: format!("{argument}\r").into_bytes(),
+            },
+            ">raw" => Step::Send {
+                line,
+                bytes: expand(argument)?,
+            },
+            "<" | "!<" => {
+                if let Some(raw_line) = pending_raw {
+                    return Err(error(format!(
+                        "nothing to check yet: the `>raw` on line {raw_line} has no Enter, \
+                         so its output only shows up in the next send's reply"
+                    )));
+                }
+                let text = expand(argument)?;
+                if text.is_empty() {
+                    return Err(error(format!("`{directive}` needs text to look for")));
+                }
+                if text.contains(&b'\r') {
+                    return Err(error(
+                        "replies are compared with `\\r` removed; use `\\n` for a line break"
+                            .into(),
+                    ));
+                }
+                if directive == "<" {
+                    Step::Expect { line, text }
+                } else {
+                    Step::Reject { line, text }
+                }
+            }
+            _ => {
+                return Err(error(format!(
+                    "unknown directive `{directive}` (expected ===, >, >raw, <, !<, prompt or #)"
+                )))
+            }
+        };
+        if let Step::Send { bytes, .. } = &step {
+            if bytes.is_empty() {
+                return Err(error("`>raw` needs bytes to send".into()));
+            }
+            pending_raw = (!has_enter(bytes)).then_some(line);
+        }
+        let Some(case) = script.cases.last_mut() else {
+            return Err(error(format!(
+                "`{directive}` outside a case; start one with `=== name`"
+            )));
+        };
+        case.steps.push(step);
+    }
+
+    finish_case(&script, &case_lines)?;
+    if script.cases.is_empty() {
+        return Err("no test cases (start one with `=== name`)".into());
+    }
+    Ok(script)
+}
+
+/// Rejects an empty case: almost certainly a mistake, and it would pass.
+fn finish_case(script: &Script, case_lines: &[usize]) -> Result<(), String> {
+    match (script.cases.last(), case_lines.last()) {
+        (Some(case), Some(line)) if case.steps.is_empty() => {
+            Err(format!("line {line}: case `{}` has no steps", case.name))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(line: usize, bytes: &[u8]) -> Step {
+        Step::Send {
+            line,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn parses_every_directive() {
+        let script = parse(
+            "# comment\n\
+             \n\
+             prompt sh\\x20$\n\
+             === first case\n\
+             > echo  a\\n \n\
+             < a\\n\n\
+             !< error\n\
+             === second\n\
+             \x20 >raw ab\\x7f\\tc\\\\\n\
+             \x20 >\n\
+             \x20 < ok\n",
+        )
+        .unwrap();
+        assert_eq!(script.prompt, b"sh $");
+        assert_eq!(
+            script.cases,
+            [
+                Case {
+                    name: "first case".into(),
+                    steps: vec![
+                        send(5, b"echo  a\\n \r"),
+                        Step::Expect {
+                            line: 6,
+                            text: b"a\n".to_vec()
+                        },
+                        Step::Reject {
+                            line: 7,
+                            text: b"error".to_vec()
+                        },
+                    ],
+                },
+                Case {
+                    name: "second".into(),
+                    steps: vec![
+                        send(9, b"ab\x7f\tc\\"),
+                        send(10, b"\r"),
+                        Step::Expect {
+                            line: 11,
+                            text: b"ok".to_vec()
+                        },
+                    ],
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn default_prompt() {
+        let script = parse("=== a\n> help\n").unwrap();
+        assert_eq!(script.prompt, b"strata> ");
+    }
+
+    #[test]
+    fn expectation_may_check_the_banner() {
+        let script = parse("=== banner\n< Welcome\n").unwrap();
+        assert_eq!(
+            script.cases[0].steps,
+            [Step::Expect {
+                line: 2,
+                text: b"Welcome".to_vec()
+            }]
+        );
+    }
+
+    #[test]
+    fn unknown_directive_reports_its_line() {
+        let error = parse("=== a\n> ls\n<ls\n").unwrap_err();
+        assert!(
+            error.starts_with("line 3: unknown directive `<ls`"),
+            "{error}"
+        );
+        let error = parse("=== a\nexpect ls\n").unwrap_err();
+        assert!(
+            error.starts_with("line 2: unknown directive `expect`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn bad_escape_reports_its_line() {
+        let error = parse("=== a\n>raw \\q\n").unwrap_err();
+        assert!(error.starts_with("line 2: unknown escape"), "{error}");
+        let error = parse("=== a\n> x\n< \\x4\n").unwrap_err();
+        assert!(error.starts_with("line 3: "), "{error}");
+    }
+
+    #[test]
+    fn structural_errors() {
+        let cases = [
+            ("> ls\n", "line 1: `>` outside a case"),
+            (
+                "=== a\n> ls\nprompt $\n",
+                "line 3: `prompt` must come before",
+            ),
+            ("=== a\n=== b\n> ls\n", "line 1: case `a` has no steps"),
+            ("=== a\n> ls\n=== b\n", "line 3: case `b` has no steps"),
+            (
+                "=== a\n> ls\n=== a\n> ls\n",
+                "line 3: case `a` already exists (line 1)",
+            ),
+            ("===\n", "line 1: `===` needs a case name"),
+            ("=== a\n<\n", "line 2: `<` needs text"),
+            ("=== a\n>raw\n", "line 2: `>raw` needs bytes"),
+            (
+                "=== a\n>raw ab\n< ab\n",
+                "line 3: nothing to check yet: the `>raw` on line 2",
+            ),
+            (
+                "=== a\n> ls\n< a\\r\\n\n",
+                "line 3: replies are compared with `\\r` removed",
+            ),
+            ("# only a comment\n", "no test cases"),
+        ];
+        for (text, expected) in cases {
+            let error = parse(text).unwrap_err();
+            assert!(error.starts_with(expected), "{text:?} gave {error:?}");
+        }
+    }
+
+    #[test]
+    fn raw_without_enter_then_enter_is_fine() {
+        let script = parse("=== a\n>raw ec\n>raw ho\\r\n< echo\n").unwrap();
+        assert_eq!(script.cases[0].steps.len(), 3);
+        assert!(!has_enter(b"ec"));
+        assert!(has_enter(b"ho\r"));
+    }
+}

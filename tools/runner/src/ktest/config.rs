@@ -1,0 +1,114 @@
+//! `modules/NAME/ktest.conf`: per-chapter settings for the kernel tests.
+//!
+//! The file is optional. Today it has one setting, the RAM sizes to boot the
+//! test kernel with; a memory-management chapter lists several so its tests
+//! run against small and large machines:
+//!
+//! ```text
+//! # Boot the test kernel once with each amount of RAM.
+//! memory = 16M 128M 1G
+//! ```
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+/// RAM size used when `ktest.conf` does not say otherwise.
+const DEFAULT_MEMORY: &str = "128M";
+
+#[derive(Debug, PartialEq)]
+pub struct Config {
+    /// QEMU `-m` values, e.g. `["16M", "1G"]`. Never empty.
+    pub memory_sizes: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            memory_sizes: vec![DEFAULT_MEMORY.to_string()],
+        }
+    }
+}
+
+/// Loads `path`, or the defaults if it does not exist.
+pub fn load(path: &Path) -> Result<Config, String> {
+    match fs::read_to_string(path) {
+        Ok(text) => parse(&text).map_err(|error| format!("{}: {error}", path.display())),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(error) => Err(format!("{}: {error}", path.display())),
+    }
+}
+
+/// Parses the text of a `ktest.conf`.
+pub fn parse(text: &str) -> Result<Config, String> {
+    let mut config = Config::default();
+    for (index, line) in text.lines().enumerate() {
+        let line_number = index + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!("line {line_number}: expected `key = value`"));
+        };
+        match key.trim() {
+            "memory" => {
+                let sizes: Vec<String> = value.split_whitespace().map(String::from).collect();
+                if let Some(bad) = sizes.iter().find(|size| !is_memory_size(size)) {
+                    return Err(format!(
+                        "line {line_number}: `{bad}` is not a memory size like 16M or 1G"
+                    ));
+                }
+                if sizes.is_empty() {
+                    return Err(format!("line {line_number}: `memory` lists no sizes"));
+                }
+                config.memory_sizes = sizes;
+            }
+            other => return Err(format!("line {line_number}: unknown setting `{other}`")),
+        }
+    }
+    Ok(config)
+}
+
+/// Digits followed by an optional `M` or `G`, as QEMU's `-m` accepts.
+fn is_memory_size(text: &str) -> bool {
+    let digits = text.trim_end_matches(['M', 'G']);
+    text.len() - digits.len() <= 1
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_one_size() {
+        assert_eq!(parse("").unwrap().memory_sizes, ["128M"]);
+        assert_eq!(parse("# nothing\n\n").unwrap().memory_sizes, ["128M"]);
+        assert_eq!(
+            load(Path::new("/nonexistent/ktest.conf")).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn reads_memory_sizes() {
+        let config = parse("# sizes\nmemory = 16M 128M 1G\n").unwrap();
+        assert_eq!(config.memory_sizes, ["16M", "128M", "1G"]);
+        assert_eq!(parse("memory=64").unwrap().memory_sizes, ["64"]);
+    }
+
+    #[test]
+    fn reports_mistakes_with_line_numbers() {
+        assert_eq!(
+            parse("\nmemory = 16MB").unwrap_err(),
+            "line 2: `16MB` is not a memory size like 16M or 1G"
+        );
+        assert!(parse("memory =").unwrap_err().contains("no sizes"));
+        assert!(parse("cpus = 2")
+            .unwrap_err()
+            .contains("line 1: unknown setting `cpus`"));
+        assert!(parse("memory 16M").unwrap_err().contains("key = value"));
+    }
+}

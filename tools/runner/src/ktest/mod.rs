@@ -1,0 +1,305 @@
+//! Layer 2: kernel tests, run inside the test kernel under QEMU.
+//!
+//! Some things can only be tested on the (emulated) machine itself: loading
+//! a GDT, taking an interrupt, mapping a page. The chapter's test kernel
+//! (`<iso-dir>/strata-NAME-test.iso`) contains such tests and reports on its
+//! serial port using the protocol in [`protocol`].
+//!
+//! For each RAM size in `modules/NAME/ktest.conf` (see [`config`]):
+//!
+//! 1. one boot runs every normal test (`all`), and learns the names of the
+//!    *isolated* tests — those that end the kernel on purpose (an expected
+//!    panic or CPU exception), so they cannot share a boot with others;
+//! 2. then one boot per isolated test runs just that test.
+//!
+//! A boot that goes wrong in any way (a failed test, a timeout, an exit
+//! status other than 33/35, a missing `ktest: done`) counts as a failure;
+//! its serial log is always saved under `<log-dir>` and, on failure, its
+//! last lines are printed.
+
+mod config;
+mod protocol;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::cli::Options;
+use crate::line_buffer::LineBuffer;
+use crate::qemu::{self, Ending, Machine, Received, EXIT_FAILURE, EXIT_SUCCESS};
+use crate::summary::{indent, Summary};
+use crate::transcript::{file_name_part, TAIL_LINES};
+use protocol::Message;
+
+/// Runs the kernel tests of `chapter` and reports them into `summary`.
+pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
+    let iso = options.iso_dir.join(format!("strata-{chapter}-test.iso"));
+    if !iso.is_file() {
+        summary.fail(
+            &format!("{chapter}/kernel (missing ISO)"),
+            &qemu::missing_iso(&iso),
+        );
+        return;
+    }
+    let qemu = match qemu::find_qemu() {
+        Ok(qemu) => qemu,
+        Err(message) => {
+            summary.fail(&format!("{chapter}/kernel (QEMU missing)"), &message);
+            return;
+        }
+    };
+    let config_path = Path::new("modules").join(chapter).join("ktest.conf");
+    let config = match config::load(&config_path) {
+        Ok(config) => config,
+        Err(message) => {
+            summary.fail(&format!("{chapter}/kernel (ktest.conf)"), &message);
+            return;
+        }
+    };
+
+    let several_sizes = config.memory_sizes.len() > 1;
+    for memory in &config.memory_sizes {
+        let runner = TestKernel {
+            chapter,
+            qemu: &qemu,
+            iso: &iso,
+            memory,
+            suffix: if several_sizes {
+                format!("@{memory}")
+            } else {
+                String::new()
+            },
+            timeout: options.timeout,
+            log_dir: &options.log_dir,
+        };
+        let isolated = runner.run_all(summary);
+        for name in isolated {
+            runner.run_isolated(&name, summary);
+        }
+    }
+}
+
+/// One chapter's test kernel at one RAM size.
+struct TestKernel<'a> {
+    chapter: &'a str,
+    qemu: &'a Path,
+    iso: &'a Path,
+    memory: &'a str,
+    /// `@16M` when several sizes are tested, so results can be told apart.
+    suffix: String,
+    timeout: Duration,
+    log_dir: &'a Path,
+}
+
+/// How a boot went, from the runner's point of view.
+struct Boot {
+    machine: Machine,
+    /// Whether the kernel said `ktest: ready` (and got its command).
+    ready: bool,
+    timed_out: bool,
+    ending: Ending,
+}
+
+impl TestKernel<'_> {
+    fn test_name(&self, test: &str) -> String {
+        format!("{}/kernel/{test}{}", self.chapter, self.suffix)
+    }
+
+    /// The boot that runs every normal test. Returns the isolated tests the
+    /// kernel announced.
+    fn run_all(&self, summary: &mut Summary) -> Vec<String> {
+        let mut running: Option<String> = None;
+        let (mut passed, mut failed) = (0, 0);
+        let mut done = None;
+        let mut isolated = Vec::new();
+
+        let boot = self.boot("all", |message| match message {
+            Message::Run(name) => running = Some(name),
+            Message::Ok(name) => {
+                summary.pass(&self.test_name(&name));
+                passed += 1;
+                running = None;
+            }
+            Message::Failed { name, reason } => {
+                summary.fail(&self.test_name(&name), &reason);
+                failed += 1;
+                running = None;
+            }
+            Message::Isolated(name) => isolated.push(name),
+            Message::Done { passed, failed } => done = Some((passed, failed)),
+            Message::Ready | Message::Unrecognized(_) => {}
+        });
+        let boot = match boot {
+            Ok(boot) => boot,
+            Err(error) => {
+                let name = format!("{}/kernel{} (boot)", self.chapter, self.suffix);
+                summary.fail(&name, &error);
+                return Vec::new();
+            }
+        };
+
+        let problem = self.boot_problem(&boot).or_else(|| match done {
+            None => Some(format!(
+                "kernel exited ({}) before printing `ktest: done`; \
+                 tests not reported by then were not run",
+                boot.ending.describe()
+            )),
+            Some((p, f)) if (p, f) != (passed, failed) => Some(format!(
+                "kernel reported `{p} passed, {f} failed` but printed \
+                 {passed} `ok` and {failed} `FAILED` lines"
+            )),
+            Some(_) if failed == 0 && boot.ending.code() == Some(EXIT_FAILURE) => {
+                Some("kernel exited with status 35 (failure) although no test failed".into())
+            }
+            Some(_) if failed > 0 && boot.ending.code() == Some(EXIT_SUCCESS) => Some(format!(
+                "kernel exited with status 33 (success) although {failed} test(s) failed"
+            )),
+            Some(_) => None,
+        });
+
+        // A test that was announced but never reported is the likely culprit.
+        // An exit with status 35 before `done` (the kernel gave up, e.g. after
+        // a panic) is also counted on its own, since the remaining tests
+        // never ran; any other problem is charged to the boot as a whole.
+        if let Some(problem) = &problem {
+            let aborted = done.is_none() && boot.ending.code() == Some(EXIT_FAILURE);
+            if let Some(test) = &running {
+                let reason = format!("kernel stopped during this test: {problem}");
+                summary.fail(&self.test_name(test), &reason);
+            }
+            if aborted || running.is_none() {
+                let what = if aborted { "aborted" } else { "boot" };
+                let name = format!("{}/kernel{} ({what})", self.chapter, self.suffix);
+                summary.fail(&name, problem);
+            }
+        }
+        self.finish(&boot, "all", problem.is_some() || failed > 0);
+        isolated
+    }
+
+    /// A boot that runs only the isolated test `test`.
+    fn run_isolated(&self, test: &str, summary: &mut Summary) {
+        let mut verdict: Option<Result<(), String>> = None;
+        let boot = self.boot(test, |message| match message {
+            Message::Ok(name) if name == test => verdict = Some(Ok(())),
+            Message::Failed { name, reason } if name == test => verdict = Some(Err(reason)),
+            Message::Ok(name) | Message::Failed { name, .. } => {
+                println!("warning: asked for {test} but the kernel reported on {name}")
+            }
+            _ => {}
+        });
+        let name = self.test_name(test);
+        let boot = match boot {
+            Ok(boot) => boot,
+            Err(error) => return summary.fail(&name, &error),
+        };
+
+        let problem = self.boot_problem(&boot);
+        let failure = match (verdict, problem) {
+            (Some(Err(reason)), _) => Some(reason),
+            (Some(Ok(())), None) if boot.ending.code() == Some(EXIT_SUCCESS) => None,
+            (Some(Ok(())), None) => Some(format!(
+                "printed `ok` but then ended with {} instead of 33",
+                boot.ending.describe()
+            )),
+            (Some(Ok(())), Some(problem)) => Some(format!("printed `ok` but then {problem}")),
+            (None, problem) => Some(format!(
+                "kernel stopped during this test: {}",
+                problem.unwrap_or_else(|| boot.ending.describe())
+            )),
+        };
+        match &failure {
+            None => summary.pass(&name),
+            Some(reason) => summary.fail(&name, reason),
+        }
+        self.finish(&boot, test, failure.is_some());
+    }
+
+    /// Boots the test kernel, answers `ktest: ready` with `command`, and
+    /// hands every other protocol message to `on_message` until QEMU exits
+    /// or the time limit is reached. Fails only if QEMU cannot be started.
+    fn boot(&self, command: &str, mut on_message: impl FnMut(Message)) -> Result<Boot, String> {
+        let mut machine = Machine::boot(self.qemu, self.iso, self.memory)
+            .map_err(|error| format!("could not start {}: {error}", self.qemu.display()))?;
+        let deadline = Instant::now() + self.timeout;
+        let mut lines = LineBuffer::default();
+        let mut ready = false;
+        let timed_out = loop {
+            let chunk = match machine.receive(deadline) {
+                Received::Output(chunk) => chunk,
+                Received::TimedOut => break true,
+                Received::Closed => break false,
+            };
+            for line in lines.push(&chunk) {
+                let Some(message) = protocol::parse_line(&line) else {
+                    continue;
+                };
+                match message {
+                    Message::Ready if !ready => {
+                        ready = true;
+                        let boot_time = machine.uptime().as_secs_f64();
+                        println!("boot {command}{} (booted in {boot_time:.1} s)", self.suffix);
+                        if let Err(error) = machine.send(format!("{command}\r").as_bytes()) {
+                            machine.note(&format!("could not send the command: {error}"));
+                        }
+                    }
+                    Message::Unrecognized(body) => {
+                        println!("warning: unrecognised ktest line: {body}");
+                    }
+                    message => on_message(message),
+                }
+            }
+        };
+        if let Some(line) = lines.finish() {
+            if let Some(message) = protocol::parse_line(&line) {
+                on_message(message);
+            }
+        }
+        let ending = if timed_out {
+            machine.note(&format!("timed out after {} s", self.timeout.as_secs()));
+            machine.kill()
+        } else {
+            machine.wait_for_exit()
+        };
+        Ok(Boot {
+            machine,
+            ready,
+            timed_out,
+            ending,
+        })
+    }
+
+    /// Problems every boot can have, whatever it was running.
+    fn boot_problem(&self, boot: &Boot) -> Option<String> {
+        let ending = boot.ending.describe();
+        if boot.timed_out {
+            Some(format!("timed out after {} s", self.timeout.as_secs()))
+        } else if !boot.ready {
+            Some(format!(
+                "kernel ended before printing `ktest: ready` ({ending})"
+            ))
+        } else if !matches!(boot.ending.code(), Some(EXIT_SUCCESS | EXIT_FAILURE)) {
+            Some(format!("kernel ended abnormally ({ending})"))
+        } else {
+            None
+        }
+    }
+
+    /// Saves the serial log; on failure, says where it is and shows its end.
+    fn finish(&self, boot: &Boot, what: &str, failed: bool) {
+        let file = format!(
+            "{}-kernel-{}.log",
+            self.chapter,
+            file_name_part(&format!("{what}{}", self.suffix))
+        );
+        let path: PathBuf = self.log_dir.join(file);
+        let transcript = boot.machine.transcript();
+        if let Err(error) = transcript.save(&path) {
+            println!("warning: could not write {}: {error}", path.display());
+        }
+        if failed {
+            println!("    serial log: {}", path.display());
+            println!("    last {TAIL_LINES} lines:");
+            print!("{}", indent(&indent(&transcript.tail(TAIL_LINES))));
+        }
+    }
+}
