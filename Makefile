@@ -70,7 +70,7 @@ run-nographic: iso
 	$(QEMU) $(QEMU_FLAGS) -nographic
 
 test: lint isos
-	cargo build -q -p strata-runner
+	cargo test -q -p strata-runner
 	target/debug/strata-runner test --chapters $(subst $() ,$(comma),$(CHAPTERS))
 
 lint: setup

@@ -44,6 +44,7 @@ multiboot2_header_end:
     .global _start
 _start:
     mov esp, offset __stack_top
+    sub esp, 8               // keep ESP 16-byte aligned at the call, as the ABI wants
     xor ebp, ebp             // a zero frame pointer ends stack traces here
     push ebx                 // kmain(magic, boot_info_addr)
     push eax

@@ -13,7 +13,7 @@
 //! ktest: run cpu::breakpoint_returns
 //! ktest: ok cpu::breakpoint_returns
 //! ktest: isolated cpu::divide_error_is_reported   (expects a panic: own boot)
-//! ktest: done 12 passed, 0 failed
+//! ktest: done 9 passed, 0 failed
 //! (exit through isa-debug-exit: QEMU's status 33 = success, 35 = failure)
 //! ```
 //!

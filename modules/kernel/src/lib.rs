@@ -46,6 +46,7 @@ pub fn init(magic: u32, boot_info_addr: u32) {
     console::init();
     logger::init();
     boot::init(magic, boot_info_addr);
+    logger::apply_command_line(boot::command_line());
 
     // The CPU's own tables, then the interrupt controllers and devices.
     cpu::gdt::init();

@@ -28,6 +28,18 @@ pub fn init() {
     log::set_max_level(LevelFilter::Info);
 }
 
+/// Applies `log=LEVEL` from the kernel command line, if present; a level
+/// that is not one of trace/debug/info/warn/error/off is reported and ignored.
+pub fn apply_command_line(command_line: &str) {
+    let Some(name) = crate::boot::option(command_line, "log") else {
+        return;
+    };
+    match parse_level(name) {
+        Some(level) => log::set_max_level(level),
+        None => log::warn!("ignoring log={name}: expected trace, debug, info, warn, error or off"),
+    }
+}
+
 /// Parses a level name as given on the command line.
 pub fn parse_level(name: &str) -> Option<LevelFilter> {
     name.parse().ok()

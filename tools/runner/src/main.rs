@@ -27,6 +27,7 @@ mod escapes;
 mod host;
 mod ktest;
 mod line_buffer;
+mod monitor;
 mod qemu;
 mod summary;
 mod transcript;

@@ -10,6 +10,11 @@
 //! way it meant to (for instance `-no-reboot` turns a triple fault into a
 //! plain exit with status 0).
 //!
+//! End-to-end scripts can also type on the guest's PS/2 keyboard: QEMU's
+//! monitor listens on a unix socket (see [`crate::monitor`]), and
+//! [`Machine::send_keys`] presses keys there with `sendkey`, which goes
+//! through the emulated keyboard controller and IRQ 1 like real typing.
+//!
 //! A kernel under test can hang, so nothing here may block forever: a
 //! background thread reads QEMU's stdout and forwards each chunk through a
 //! channel, and every read from that channel has a deadline.
@@ -19,6 +24,7 @@
 //! the protocol while developing the runner itself.
 
 use std::env;
+use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -27,6 +33,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::escapes;
+use crate::monitor::{self, Monitor};
 use crate::transcript::Transcript;
 
 /// The QEMU exit status a kernel produces by writing `0x10` to the
@@ -40,6 +47,16 @@ pub const EXIT_FAILURE: i32 = 35;
 /// big with [`CHUNK_PAUSE`] in between.
 const CHUNK_SIZE: usize = 16;
 const CHUNK_PAUSE: Duration = Duration::from_millis(2);
+
+/// How long QEMU holds each key down, and how long we wait after each key.
+/// QEMU queues key events behind the hold time of earlier keys, so a hold
+/// shorter than the pause means the queue is empty again by the next key:
+/// when [`Machine::send_keys`] returns every key has reached the guest, and
+/// typing stays in order with serial input that follows. (QEMU's manual
+/// says the hold defaults to 100 ms; QEMU 7.2 actually uses 10 ms. Giving
+/// it explicitly keeps the timing the same on every version.)
+const KEY_HOLD_MS: u32 = 10;
+const KEY_PAUSE: Duration = Duration::from_millis(40);
 
 /// How long a QEMU that closed its output gets to actually exit.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
@@ -123,10 +140,22 @@ impl Ending {
     }
 }
 
+/// Why typing into the guest failed.
+#[derive(Debug)]
+pub enum SendError {
+    /// QEMU has exited (or is exiting): call [`Machine::wait_for_exit`].
+    Exited,
+    /// The monitor could not be reached or refused a key; QEMU runs on.
+    Failed(String),
+}
+
 /// A running QEMU with the kernel on its serial port.
 pub struct Machine {
     child: Child,
     stdin: Option<ChildStdin>,
+    /// QEMU's monitor socket, and our connection to it once keys are typed.
+    monitor_path: PathBuf,
+    monitor: Option<Monitor>,
     output: Receiver<Vec<u8>>,
     stderr: Option<JoinHandle<Vec<u8>>>,
     started: Instant,
@@ -138,11 +167,16 @@ pub struct Machine {
 impl Machine {
     /// Boots `iso` with `memory` of RAM (QEMU syntax: `128M`, `1G`).
     pub fn boot(qemu: &Path, iso: &Path, memory: &str) -> io::Result<Machine> {
+        let monitor_path = monitor::socket_path();
+        // A leftover from a killed runner whose process id we now have.
+        let _ = fs::remove_file(&monitor_path);
         let mut child = Command::new(qemu)
             .arg("-cdrom")
             .arg(iso)
             .args(["-m", memory])
-            .args(["-serial", "stdio", "-display", "none", "-monitor", "none"])
+            .args(["-serial", "stdio", "-display", "none"])
+            .arg("-monitor")
+            .arg(monitor::qemu_option(&monitor_path))
             .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
             .arg("-no-reboot")
             .stdin(Stdio::piped())
@@ -170,6 +204,8 @@ impl Machine {
         Ok(Machine {
             stdin: child.stdin.take(),
             child,
+            monitor_path,
+            monitor: None,
             output,
             stderr: Some(stderr),
             started,
@@ -210,6 +246,55 @@ impl Machine {
             stdin.write_all(chunk)?;
             stdin.flush()?;
             thread::sleep(CHUNK_PAUSE);
+        }
+        Ok(())
+    }
+
+    /// Presses `keys` (QEMU `sendkey` names such as `a`, `shift-a`, `ret`)
+    /// on the PS/2 keyboard, one after the other. Connects to the monitor on
+    /// first use.
+    pub fn send_keys(&mut self, keys: &[String]) -> Result<(), SendError> {
+        self.transcript.note(&format!("keys {}", keys.join(" ")));
+        let result = self.press_keys(keys);
+        if let Err(SendError::Failed(problem)) = &result {
+            // The monitor also fails when QEMU is gone: say so instead.
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Err(SendError::Exited);
+            }
+            self.transcript.note(problem);
+        }
+        result
+    }
+
+    fn press_keys(&mut self, keys: &[String]) -> Result<(), SendError> {
+        let exited_or = |error: io::Error, what: String| match error.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset => SendError::Exited,
+            _ => SendError::Failed(format!("{what}: {error}")),
+        };
+        if self.monitor.is_none() {
+            let monitor = Monitor::connect(&self.monitor_path).map_err(|error| {
+                let path = self.monitor_path.display();
+                exited_or(
+                    error,
+                    format!("could not connect to QEMU's monitor at {path}"),
+                )
+            })?;
+            self.monitor = Some(monitor);
+        }
+        let monitor = self.monitor.as_mut().expect("connected above");
+        for key in keys {
+            let command = format!("sendkey {key} {KEY_HOLD_MS}");
+            let answer = monitor
+                .command(&command)
+                .map_err(|error| exited_or(error, format!("QEMU's monitor, `{command}`")))?;
+            if !answer.is_empty() {
+                return Err(SendError::Failed(format!(
+                    "QEMU refused key `{key}`: {answer}"
+                )));
+            }
+            thread::sleep(KEY_PAUSE);
         }
         Ok(())
     }
@@ -257,6 +342,7 @@ impl Machine {
     /// stderr (such as "could not open disk image").
     fn ended(&mut self, ending: Ending) -> Ending {
         self.stdin = None;
+        self.monitor = None;
         if let Some(stderr) = self.stderr.take().and_then(|thread| thread.join().ok()) {
             if !stderr.is_empty() {
                 self.transcript.note("QEMU stderr:");
@@ -271,12 +357,14 @@ impl Machine {
 }
 
 impl Drop for Machine {
-    /// Never leave a QEMU behind, whatever path the runner took.
+    /// Never leave a QEMU (or its monitor socket) behind, whatever path the
+    /// runner took.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        let _ = fs::remove_file(&self.monitor_path);
     }
 }
 

@@ -91,16 +91,13 @@ pub(super) fn handle_unclaimed(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
     if vector == BREAKPOINT {
         BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
-        crate::println!(
-            "{}",
-            Report::new(frame, "resuming after the int3 instruction")
-        );
+        crate::println!("{}", Report::new(frame, "resuming after int3"));
         return;
     }
     // The interrupted code may have been halfway through printing; it will
     // never finish, so take the console from it.
     console::take_for_emergency();
-    crate::println!("{}", Report::new(frame, "this exception is fatal"));
+    crate::println!("{}", Report::new(frame, "fatal"));
     let info = &EXCEPTIONS[vector as usize];
     panic!(
         "unhandled CPU exception: {} {} (vector {})",
@@ -127,7 +124,7 @@ impl fmt::Display for Report<'_> {
         let info = &EXCEPTIONS[vector];
         writeln!(
             f,
-            "=== CPU exception {} {} (vector {}): {} ===",
+            "*** CPU exception {} {} (vector {}): {}",
             info.mnemonic, info.name, vector, self.outcome
         )?;
         if info.has_error_code {

@@ -54,8 +54,10 @@ static GDT: IrqMutex<Gdt> = IrqMutex::new(Gdt {
 });
 
 /// The boot task's TSS. The kernel runs as this task; nothing in it is read
-/// until a task switch (chapter 3) saves the kernel's state into it.
-static BOOT_TASK: TaskStateSegment = TaskStateSegment::new();
+/// until a task switch (chapter 3) saves the kernel's state into it. The CPU
+/// *writes* it then, so it must be mutable memory (an immutable `static` would
+/// land in `.rodata`, which chapter 3 maps read-only).
+static BOOT_TASK: IrqMutex<TaskStateSegment> = IrqMutex::new(TaskStateSegment::new());
 
 /// Builds the GDT, loads it, and reloads every segment register (including
 /// CS, with a far return) so that the CPU uses our descriptors from now on.
@@ -96,7 +98,7 @@ pub fn init() {
 
 /// Adds a descriptor for `tss` to the table and returns its selector, for a
 /// task gate in the IDT. Fails when the table is full.
-pub fn add_tss(tss: &'static TaskStateSegment) -> Result<SegmentSelector, GdtFull> {
+pub fn add_tss(tss: &'static IrqMutex<TaskStateSegment>) -> Result<SegmentSelector, GdtFull> {
     let mut gdt = GDT.lock();
     let index = gdt.used;
     if index >= ENTRIES {
@@ -111,14 +113,16 @@ pub fn add_tss(tss: &'static TaskStateSegment) -> Result<SegmentSelector, GdtFul
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GdtFull;
 
-/// The linear address of the loaded table and its limit (as `sgdt` reports
-/// them), for tests and the curious.
+/// The linear address of the table (what `sgdt` should report), for tests
+/// and the curious.
 pub fn table_address() -> usize {
     GDT.lock().entries.as_ptr() as usize
 }
 
-fn tss_descriptor(tss: &'static TaskStateSegment) -> Descriptor {
-    let base = tss as *const TaskStateSegment as u64;
+fn tss_descriptor(tss: &'static IrqMutex<TaskStateSegment>) -> Descriptor {
+    // The TSS sits at a fixed address inside its static; only that address
+    // goes into the descriptor.
+    let base = &*tss.lock() as *const TaskStateSegment as u64;
     let limit = core::mem::size_of::<TaskStateSegment>() as u64 - 1;
     <DescriptorBuilder as GateDescriptorBuilder<u32>>::tss_descriptor(base, limit, true)
         .present()

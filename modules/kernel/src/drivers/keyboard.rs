@@ -70,7 +70,8 @@ pub fn decode(decoder: &mut Decoder, scancode: u8) -> Option<DecodedKey> {
 }
 
 /// Hands the bytes that stand for `key` to `emit`: ASCII characters as
-/// themselves, the up and down arrows as the ANSI sequences `ESC [ A` and
+/// themselves (Enter is `\n`, Backspace 0x08, Tab, Esc and Delete their ASCII
+/// codes), the up and down arrows as the ANSI sequences `ESC [ A` and
 /// `ESC [ B` (what a terminal sends over serial). Other keys send nothing.
 pub fn translate(key: DecodedKey, mut emit: impl FnMut(u8)) {
     let sequence: &[u8] = match key {

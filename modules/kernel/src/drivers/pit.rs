@@ -21,7 +21,7 @@ const CHANNEL0_SQUARE_WAVE: u8 = 0x36;
 const TIMER_IRQ: u8 = 0;
 
 static TICKS: AtomicU64 = AtomicU64::new(0);
-static FREQUENCY: AtomicU32 = AtomicU32::new(DEFAULT_HZ);
+static DIVISOR: AtomicU32 = AtomicU32::new(INPUT_HZ / DEFAULT_HZ);
 
 /// The divisor that makes the PIT tick at (about) `hz`, clamped to what its
 /// 16-bit counter can hold (0 means 65 536).
@@ -33,7 +33,7 @@ pub fn divisor_for(hz: u32) -> u16 {
 /// Programs channel 0 to tick at `hz` and installs the tick handler.
 pub fn init(hz: u32) {
     let divisor = divisor_for(hz);
-    FREQUENCY.store(INPUT_HZ / u32::from(divisor), Ordering::Relaxed);
+    DIVISOR.store(u32::from(divisor), Ordering::Relaxed);
     // SAFETY: ports 0x43 and 0x40 belong to the PIT; this is its documented
     // programming sequence (command, then the divisor low byte, high byte).
     unsafe {
@@ -51,14 +51,22 @@ pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
 }
 
-/// The actual tick rate in Hz.
+/// The tick rate in whole Hz (100 for a divisor of 11 931, whose exact rate
+/// is 100.007 Hz).
 pub fn frequency() -> u32 {
-    FREQUENCY.load(Ordering::Relaxed)
+    INPUT_HZ / DIVISOR.load(Ordering::Relaxed)
 }
 
-/// Milliseconds since the PIT was started.
+/// Milliseconds since the PIT was started, from the exact tick length
+/// (divisor / 1 193 182 s), so the clock does not drift by the rounding in
+/// [`frequency`].
 pub fn uptime_ms() -> u64 {
-    ticks() * 1000 / u64::from(frequency())
+    ticks_to_ms(ticks(), DIVISOR.load(Ordering::Relaxed))
+}
+
+/// How many milliseconds `ticks` ticks of a PIT with `divisor` last.
+pub fn ticks_to_ms(ticks: u64, divisor: u32) -> u64 {
+    ticks * u64::from(divisor) * 1000 / u64::from(INPUT_HZ)
 }
 
 /// Sleeps (with `hlt`) for at least `count` ticks. Interrupts must be on.
@@ -81,5 +89,14 @@ mod tests {
         assert_eq!(divisor_for(1), 65_535);
         // Faster than the input clock: the fastest rate, never a zero divisor.
         assert_eq!(divisor_for(10_000_000), 1);
+    }
+
+    #[test]
+    fn uptime_follows_the_exact_tick_length() {
+        let divisor = u32::from(divisor_for(100));
+        assert_eq!(ticks_to_ms(100, divisor), 999);
+        // A day's worth of 100.007 Hz ticks is still (just under) a day.
+        let ticks_per_day = 86_400 * u64::from(INPUT_HZ) / u64::from(divisor);
+        assert_eq!(ticks_to_ms(ticks_per_day, divisor) / 1000, 86_399);
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! It keeps the line in a fixed buffer (there is no heap in chapter 1). A line
 //! that outgrows it is not cut short and run — that could turn `free 12345`
-//! into `free 12` — but refused as a whole when Enter comes. Other control
-//! bytes and non-ASCII bytes are ignored.
+//! into `free 12` — but refused as a whole when Enter comes (even if some of
+//! it was rubbed out meanwhile: the characters that did not fit are gone).
+//! Other control bytes and non-ASCII bytes are ignored.
 //!
 //! The editor never prints directly: it hands what should be echoed to a
 //! callback, so it can be tested on the host.
@@ -90,14 +91,13 @@ impl LineEditor {
     pub fn feed(&mut self, byte: u8, echo: &mut impl FnMut(&[u8])) -> Event {
         let after_carriage_return = core::mem::replace(&mut self.after_carriage_return, false);
         match self.escape {
-            Escape::Started => {
-                self.escape = if byte == b'[' {
-                    Escape::ControlSequence
-                } else {
-                    Escape::None
-                };
+            Escape::Started if byte == b'[' => {
+                self.escape = Escape::ControlSequence;
                 return Event::Pending;
             }
+            // A lone Esc (the keyboard's Esc key): forget it and treat this
+            // byte as ordinary input.
+            Escape::Started => self.escape = Escape::None,
             Escape::ControlSequence => {
                 // Parameters and intermediates are 0x20..=0x3F; a byte in
                 // 0x40..=0x7E ends the sequence. Anything else aborts it.
@@ -385,8 +385,9 @@ mod tests {
     #[test]
     fn unknown_escape_sequences_are_swallowed() {
         let mut editor = LineEditor::new();
-        // Delete key (ESC [ 3 ~), a right arrow, and a lone ESC before 'x'.
+        // Delete key (ESC [ 3 ~), a right arrow, and a lone Esc, which does
+        // not swallow the key after it.
         let (_, lines, _) = type_bytes(&mut editor, b"ab\x1b[3~\x1b[C\x1bxc\r");
-        assert_eq!(lines, ["abc"]);
+        assert_eq!(lines, ["abxc"]);
     }
 }

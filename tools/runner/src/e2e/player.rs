@@ -5,9 +5,9 @@
 use std::mem;
 use std::time::{Duration, Instant};
 
-use super::script::{has_enter, Case, Step};
+use super::script::{Case, Input, Step};
 use crate::escapes::quote;
-use crate::qemu::{Ending, Machine, Received};
+use crate::qemu::{Ending, Machine, Received, SendError};
 
 /// How long one command may take to bring the prompt back.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -103,15 +103,15 @@ impl<'a> Player<'a> {
         let mut misses: Vec<String> = Vec::new();
         for step in &case.steps {
             match step {
-                Step::Send { line, bytes } => {
+                Step::Send { line, input } => {
                     self.report_misses(&mut misses, &mut problems);
-                    if let Err(problem) = self.send(*line, bytes) {
+                    if let Err(problem) = self.send(*line, input) {
                         problems.push(problem);
                         // The kernel is stuck or gone: the rest of this
                         // case would only fail in confusing ways.
                         break;
                     }
-                    if let Ok(Some(problem)) | Err(problem) = self.stay_quiet_after(bytes) {
+                    if let Ok(Some(problem)) | Err(problem) = self.stay_quiet_after(input) {
                         problems.push(format!("line {line}: {problem}"));
                     }
                 }
@@ -144,23 +144,34 @@ impl<'a> Player<'a> {
         }
     }
 
-    /// Types `bytes` and, if they include an Enter, waits for the prompt.
-    fn send(&mut self, line: usize, bytes: &[u8]) -> Result<(), String> {
+    /// Types `input` and, if it includes an Enter, waits for the prompt.
+    fn send(&mut self, line: usize, input: &Input) -> Result<(), String> {
         if !mem::take(&mut self.keep_reply) {
             self.reply.clear();
         }
-        if self.machine.send(bytes).is_err() {
-            self.ended = Some(self.machine.wait_for_exit());
-            return Err(format!(
-                "line {line}: {}",
-                self.died_message("before the send")
-            ));
+        let typed = match input {
+            Input::Serial(bytes) => self.machine.send(bytes).map_err(|_| SendError::Exited),
+            Input::Keys(keys) => self.machine.send_keys(keys),
+        };
+        match typed {
+            Ok(()) => {}
+            Err(SendError::Exited) => {
+                self.ended = Some(self.machine.wait_for_exit());
+                return Err(format!(
+                    "line {line}: {}",
+                    self.died_message("before the send")
+                ));
+            }
+            Err(SendError::Failed(problem)) => return Err(format!("line {line}: {problem}")),
         }
-        if !has_enter(bytes) {
+        if !input.has_enter() {
             self.keep_reply = true;
             return Ok(());
         }
-        let sent = quote(bytes, MAX_SHOWN);
+        let sent = match input {
+            Input::Serial(bytes) => quote(bytes, MAX_SHOWN),
+            Input::Keys(keys) => format!("keys `{}`", keys.join(" ")),
+        };
         match self.wait_for_prompt(Instant::now() + REPLY_TIMEOUT) {
             Ok(()) => Ok(()),
             Err(Stop::TimedOut) => {
@@ -180,8 +191,8 @@ impl<'a> Player<'a> {
     }
 
     /// After a send that waited for the prompt: checks the quiet period.
-    fn stay_quiet_after(&mut self, bytes: &[u8]) -> Result<Option<String>, String> {
-        if !has_enter(bytes) {
+    fn stay_quiet_after(&mut self, input: &Input) -> Result<Option<String>, String> {
+        if !input.has_enter() {
             return Ok(None);
         }
         self.stay_quiet()

@@ -1,7 +1,7 @@
 //! The `.e2e` script format and its parser.
 //!
 //! An end-to-end script types commands into the kernel's shell over the
-//! serial port and checks what comes back. Each line starts with a
+//! serial port (or on the PS/2 keyboard) and checks what comes back. Each line starts with a
 //! directive; leading spaces are allowed, so steps can be indented under
 //! their case:
 //!
@@ -18,12 +18,26 @@
 //! >raw ecx\x7fho hi       type these bytes exactly (here: a DEL), no Enter
 //! >raw \r                 now press Enter
 //! < hi
+//!
+//! === the keyboard works too
+//! keys e c h o spc shift-h i ret    press these keys on the PS/2 keyboard
+//! < Hi
 //! ```
 //!
 //! * `=== NAME` starts a test case; each case is one counted test.
 //! * `> TEXT` types TEXT, taken verbatim to the end of the line (trailing
 //!   spaces included), then `\r`. A lone `>` just presses Enter.
 //! * `>raw TEXT` types TEXT with escapes expanded and adds nothing.
+//! * `keys KEY...` presses keys on the PS/2 keyboard instead of the serial
+//!   port, one after the other, so the input takes the kernel's IRQ 1 and
+//!   scancode path. Each KEY is a name for QEMU's monitor command `sendkey`:
+//!   `a`..`z`, `0`..`9`, `spc`, `ret`, `backspace`, `tab`, `esc`, `minus`,
+//!   `up`, `down`, `caps_lock`, ..., and combinations held together such as
+//!   `shift-a` or `ctrl-c`. Names may use only `a-z 0-9 _ -`; QEMU checks
+//!   the rest when the key is pressed (an unknown name fails the case). A
+//!   `keys` step is a send: `ret` or `kp_enter` (also in a combination,
+//!   like `shift-ret`) is its Enter. The kernel echoes keystrokes on the
+//!   serial port, so its replies read as they do for serial input.
 //! * `< TEXT` / `!< TEXT`: the reply must / must not contain TEXT.
 //! * `prompt TEXT` sets the shell prompt the runner waits for.
 //!
@@ -36,9 +50,9 @@
 //! the following `<` / `!<` lines check. Output is compared with every `\r`
 //! removed, so write `\n` for a line break. Any output arriving within
 //! 150 ms after the prompt fails the case (it catches e.g. a CRLF treated as
-//! two Enters). A `>raw` send without `\r` or `\n` does not wait for the
-//! prompt; its output becomes part of the next send's reply, so a `<` may
-//! not follow it directly. `<` lines before a case's first send check the
+//! two Enters). A `>raw` send without `\r` or `\n`, or a `keys` send
+//! without `ret`, does not wait for the prompt; its output becomes part of
+//! the next send's reply, so a `<` may not follow it directly. `<` lines before a case's first send check the
 //! previous reply (for the first case: the boot banner).
 //!
 //! A reply that takes longer than 10 s fails its case, and the remaining
@@ -69,17 +83,51 @@ pub struct Case {
 /// messages.
 #[derive(Debug, PartialEq)]
 pub enum Step {
-    /// Type `bytes`; if they contain an Enter, wait for the prompt.
-    Send { line: usize, bytes: Vec<u8> },
+    /// Type `input`; if it contains an Enter, wait for the prompt.
+    Send { line: usize, input: Input },
     /// The reply must contain `text`.
     Expect { line: usize, text: Vec<u8> },
     /// The reply must not contain `text`.
     Reject { line: usize, text: Vec<u8> },
 }
 
+/// What a send types.
+#[derive(Debug, PartialEq)]
+pub enum Input {
+    /// Bytes for the serial port (`>` and `>raw`).
+    Serial(Vec<u8>),
+    /// QEMU `sendkey` names for the PS/2 keyboard (`keys`).
+    Keys(Vec<String>),
+}
+
+impl Input {
+    /// Whether sending this presses Enter, so that a reply will follow.
+    pub fn has_enter(&self) -> bool {
+        match self {
+            Input::Serial(bytes) => has_enter(bytes),
+            Input::Keys(keys) => keys.iter().any(|key| is_enter_key(key)),
+        }
+    }
+}
+
 /// Whether sending `bytes` presses Enter, so that a reply will follow.
 pub fn has_enter(bytes: &[u8]) -> bool {
     bytes.contains(&b'\r') || bytes.contains(&b'\n')
+}
+
+/// Whether the `sendkey` name `key` presses Enter: `ret` or `kp_enter`,
+/// alone or as the last key of a combination (`shift-ret`).
+fn is_enter_key(key: &str) -> bool {
+    matches!(key.rsplit('-').next(), Some("ret" | "kp_enter"))
+}
+
+/// Whether `key` looks like a `sendkey` name. Only the characters are
+/// checked: QEMU itself refuses unknown names when the key is pressed.
+fn is_key_name(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|byte| matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
 }
 
 /// Parses a script; errors read `line N: what is wrong`.
@@ -89,8 +137,9 @@ pub fn parse(text: &str) -> Result<Script, String> {
         cases: Vec::new(),
     };
     let mut case_lines: Vec<usize> = Vec::new();
-    // Line of the last `>raw` without Enter, while its reply is pending.
-    let mut pending_raw: Option<usize> = None;
+    // The last send without Enter (line and directive), while its reply is
+    // pending.
+    let mut pending: Option<(usize, &str)> = None;
 
     for (index, raw_line) in text.lines().enumerate() {
         let line = index + 1;
@@ -135,16 +184,41 @@ pub fn parse(text: &str) -> Result<Script, String> {
         let step = match directive {
             ">" => Step::Send {
                 line,
-                bytes: format!("{argument}\r").into_bytes(),
+                input: Input::Serial(format!("{argument}\r").into_bytes()),
             },
-            ">raw" => Step::Send {
-                line,
-                bytes: expand(argument)?,
-            },
-            "<" | "!<" => {
-                if let Some(raw_line) = pending_raw {
+            ">raw" => {
+                let bytes = expand(argument)?;
+                if bytes.is_empty() {
+                    return Err(error("`>raw` needs bytes to send".into()));
+                }
+                Step::Send {
+                    line,
+                    input: Input::Serial(bytes),
+                }
+            }
+            "keys" => {
+                let keys: Vec<String> = argument.split_whitespace().map(String::from).collect();
+                if keys.is_empty() {
+                    return Err(error(
+                        "`keys` needs key names, such as `keys l s ret`".into(),
+                    ));
+                }
+                if let Some(bad) = keys.iter().find(|key| !is_key_name(key)) {
                     return Err(error(format!(
-                        "nothing to check yet: the `>raw` on line {raw_line} has no Enter, \
+                        "`{bad}` is not a key name: QEMU sendkey names such as `a`, `shift-a`, \
+                         `spc` or `ret` use only a-z, 0-9, `_` and `-`"
+                    )));
+                }
+                Step::Send {
+                    line,
+                    input: Input::Keys(keys),
+                }
+            }
+            "<" | "!<" => {
+                if let Some((send_line, send)) = pending {
+                    let enter = if send == "keys" { "`ret`" } else { "Enter" };
+                    return Err(error(format!(
+                        "nothing to check yet: the `{send}` on line {send_line} has no {enter}, \
                          so its output only shows up in the next send's reply"
                     )));
                 }
@@ -166,15 +240,13 @@ pub fn parse(text: &str) -> Result<Script, String> {
             }
             _ => {
                 return Err(error(format!(
-                    "unknown directive `{directive}` (expected ===, >, >raw, <, !<, prompt or #)"
+                    "unknown directive `{directive}` \
+                     (expected ===, >, >raw, keys, <, !<, prompt or #)"
                 )))
             }
         };
-        if let Step::Send { bytes, .. } = &step {
-            if bytes.is_empty() {
-                return Err(error("`>raw` needs bytes to send".into()));
-            }
-            pending_raw = (!has_enter(bytes)).then_some(line);
+        if let Step::Send { input, .. } = &step {
+            pending = (!input.has_enter()).then_some((line, directive));
         }
         let Some(case) = script.cases.last_mut() else {
             return Err(error(format!(
@@ -208,7 +280,14 @@ mod tests {
     fn send(line: usize, bytes: &[u8]) -> Step {
         Step::Send {
             line,
-            bytes: bytes.to_vec(),
+            input: Input::Serial(bytes.to_vec()),
+        }
+    }
+
+    fn keys(line: usize, keys: &[&str]) -> Step {
+        Step::Send {
+            line,
+            input: Input::Keys(keys.iter().map(|key| key.to_string()).collect()),
         }
     }
 
@@ -327,6 +406,25 @@ mod tests {
                 "line 3: replies are compared with `\\r` removed",
             ),
             ("# only a comment\n", "no test cases"),
+            ("=== a\nkeys\n", "line 2: `keys` needs key names"),
+            ("=== a\n  keys   \n", "line 2: `keys` needs key names"),
+            ("keys a ret\n", "line 1: `keys` outside a case"),
+            (
+                "=== a\n> x\nkeys a Ret\n",
+                "line 3: `Ret` is not a key name",
+            ),
+            (
+                "=== a\nkeys shift+a\n",
+                "line 2: `shift+a` is not a key name",
+            ),
+            (
+                "=== a\nkeys l s\n< ls\n",
+                "line 3: nothing to check yet: the `keys` on line 2 has no `ret`",
+            ),
+            (
+                "=== a\nkeys l s\n!< ls\n",
+                "line 3: nothing to check yet: the `keys` on line 2",
+            ),
         ];
         for (text, expected) in cases {
             let error = parse(text).unwrap_err();
@@ -340,5 +438,49 @@ mod tests {
         assert_eq!(script.cases[0].steps.len(), 3);
         assert!(!has_enter(b"ec"));
         assert!(has_enter(b"ho\r"));
+    }
+
+    #[test]
+    fn parses_keys() {
+        let script = parse(
+            "=== keyboard\n\
+             \x20 keys e c h o  spc shift-h i ret \n\
+             \x20 < Hi\n\
+             \x20 keys up\n\
+             \x20 keys kp_enter\n",
+        )
+        .unwrap();
+        assert_eq!(
+            script.cases[0].steps,
+            [
+                keys(2, &["e", "c", "h", "o", "spc", "shift-h", "i", "ret"]),
+                Step::Expect {
+                    line: 3,
+                    text: b"Hi".to_vec()
+                },
+                keys(4, &["up"]),
+                keys(5, &["kp_enter"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_without_ret_then_a_send_is_fine() {
+        let script = parse("=== a\nkeys l s\n> \n< ls\n").unwrap();
+        assert_eq!(script.cases[0].steps.len(), 3);
+        let script = parse("=== a\n>raw l\nkeys s ret\n< ls\n").unwrap();
+        assert_eq!(script.cases[0].steps.len(), 3);
+    }
+
+    #[test]
+    fn which_keys_press_enter() {
+        let input = |keys: &[&str]| Input::Keys(keys.iter().map(|key| key.to_string()).collect());
+        assert!(input(&["a", "ret"]).has_enter());
+        assert!(input(&["kp_enter"]).has_enter());
+        assert!(input(&["shift-ret"]).has_enter());
+        assert!(!input(&["a", "b"]).has_enter());
+        assert!(!input(&["return", "pgup", "caps_lock", "kp_enterx"]).has_enter());
+        assert!(Input::Serial(b"ls\r".to_vec()).has_enter());
+        assert!(!Input::Serial(b"ls".to_vec()).has_enter());
     }
 }
