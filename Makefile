@@ -71,6 +71,7 @@ run-nographic: iso
 
 test: lint isos
 	cargo test -q -p strata-runner
+	cargo build -q -p strata-runner
 	target/debug/strata-runner test --chapters $(subst $() ,$(comma),$(CHAPTERS))
 
 lint: setup
