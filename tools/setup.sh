@@ -4,13 +4,14 @@
 # otherwise it prints the exact command to run and stops.
 #
 #   tools/setup.sh          check, and install what is missing
-#   tools/setup.sh --quiet  say nothing when everything is present
+#   tools/setup.sh --quiet  print only what it does (nothing when all is present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quiet=false
 [[ "${1:-}" == "--quiet" ]] && quiet=true
-step() { $quiet || printf '==> %s\n' "$*"; }
+step() { printf '==> %s\n' "$*"; }
+present() { $quiet || printf '==> %s\n' "$*"; }
 fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 
 # --- Debian packages --------------------------------------------------------
@@ -44,7 +45,7 @@ then try again."
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    step "Debian packages: all present (qemu-system-i386, grub-mkrescue, grub-pc-bin, xorriso, mtools, gcc-multilib)"
+    present "Debian packages: all present (qemu-system-i386, grub-mkrescue, grub-pc-bin, xorriso, mtools, gcc-multilib)"
 fi
 
 # --- Rust toolchain ---------------------------------------------------------
@@ -67,4 +68,4 @@ if ! grep -q '^rust-std-i686-unknown-linux-gnu' <<<"$installed"; then
     step "adding the i686-unknown-linux-gnu target to $toolchain (for 32-bit host tests)"
     rustup target add --toolchain "$toolchain" i686-unknown-linux-gnu
 fi
-step "Rust: $toolchain with rust-src, clippy, rustfmt and the i686-unknown-linux-gnu target"
+present "Rust: $toolchain with rust-src, clippy, rustfmt and the i686-unknown-linux-gnu target"
