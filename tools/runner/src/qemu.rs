@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use crate::escapes;
 use crate::monitor::{self, Monitor};
+use crate::summary::Summary;
 use crate::transcript::Transcript;
 
 /// The QEMU exit status a kernel produces by writing `0x10` to the
@@ -60,6 +61,23 @@ const KEY_PAUSE: Duration = Duration::from_millis(40);
 
 /// How long a QEMU that closed its output gets to actually exit.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// What a layer needs before it can boot anything: its ISO, and QEMU. If
+/// either is missing, records the reason in `summary` as a failure of
+/// `layer` (e.g. `kernel/e2e`) and returns `None`.
+pub fn prepare(iso: &Path, layer: &str, summary: &mut Summary) -> Option<PathBuf> {
+    if !iso.is_file() {
+        summary.fail(&format!("{layer} (missing ISO)"), &missing_iso(iso));
+        return None;
+    }
+    match find_qemu() {
+        Ok(qemu) => Some(qemu),
+        Err(message) => {
+            summary.fail(&format!("{layer} (QEMU missing)"), &message);
+            None
+        }
+    }
+}
 
 /// Finds the QEMU binary: `$STRATA_QEMU` if set, else `qemu-system-i386`
 /// on the `PATH`. The error is a message telling the user what to install.

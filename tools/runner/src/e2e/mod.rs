@@ -34,19 +34,8 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
         return;
     }
     let iso = options.iso_dir.join(format!("strata-{chapter}.iso"));
-    if !iso.is_file() {
-        summary.fail(
-            &format!("{chapter}/e2e (missing ISO)"),
-            &qemu::missing_iso(&iso),
-        );
+    let Some(qemu) = qemu::prepare(&iso, &format!("{chapter}/e2e"), summary) else {
         return;
-    }
-    let qemu = match qemu::find_qemu() {
-        Ok(qemu) => qemu,
-        Err(message) => {
-            summary.fail(&format!("{chapter}/e2e (QEMU missing)"), &message);
-            return;
-        }
     };
     for path in scripts {
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();

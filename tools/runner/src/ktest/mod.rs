@@ -33,19 +33,8 @@ use protocol::Message;
 /// Runs the kernel tests of `chapter` and reports them into `summary`.
 pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
     let iso = options.iso_dir.join(format!("strata-{chapter}-test.iso"));
-    if !iso.is_file() {
-        summary.fail(
-            &format!("{chapter}/kernel (missing ISO)"),
-            &qemu::missing_iso(&iso),
-        );
+    let Some(qemu) = qemu::prepare(&iso, &format!("{chapter}/kernel"), summary) else {
         return;
-    }
-    let qemu = match qemu::find_qemu() {
-        Ok(qemu) => qemu,
-        Err(message) => {
-            summary.fail(&format!("{chapter}/kernel (QEMU missing)"), &message);
-            return;
-        }
     };
     let config_path = Path::new("modules").join(chapter).join("ktest.conf");
     let config = match config::load(&config_path) {
