@@ -92,4 +92,25 @@ mod tests {
         assert_eq!(parse_level("off"), Some(LevelFilter::Off));
         assert_eq!(parse_level("loud"), None);
     }
+
+    #[test]
+    fn the_command_line_sets_the_level_and_a_bad_one_is_ignored() {
+        // The only test touching the global level, so it cannot race another.
+        apply_command_line("test log=warn quiet");
+        assert_eq!(log::max_level(), LevelFilter::Warn);
+        apply_command_line("log=loud");
+        assert_eq!(
+            log::max_level(),
+            LevelFilter::Warn,
+            "an unknown level changes nothing"
+        );
+        apply_command_line("logging=off");
+        assert_eq!(
+            log::max_level(),
+            LevelFilter::Warn,
+            "only the exact key counts"
+        );
+        apply_command_line("log=off");
+        assert_eq!(log::max_level(), LevelFilter::Off);
+    }
 }
