@@ -18,6 +18,8 @@ comma := ,
 
 QEMU := qemu-system-i386
 MEMORY ?= 128M
+# Kernel command line for `make run`, e.g. CMDLINE="heap=pool log=debug".
+CMDLINE ?=
 QEMU_FLAGS := -cdrom $(ISO_DIR)/strata-$(MODULE).iso -m $(MEMORY) -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 # Set a display only when there is one to show the window on.
@@ -36,6 +38,7 @@ help:
 	@echo "  make lint | fmt | clean"
 	@echo
 	@echo "MODULE defaults to '$(MODULE)'. MEMORY=$(MEMORY) sets QEMU's RAM."
+	@echo "CMDLINE='heap=pool log=debug' sets the kernel command line for run, iso and debug."
 
 setup:
 	@tools/setup.sh --quiet
@@ -47,14 +50,19 @@ build: setup
 	cargo kbuild $(addprefix -p strata-,$(CHAPTERS))
 
 iso: check-module build
-	@tools/make-iso.sh $(KERNEL_DIR)/strata-$(MODULE) $(MODULE) $(ISO_DIR)/strata-$(MODULE).iso
+	@tools/make-iso.sh $(KERNEL_DIR)/strata-$(MODULE) $(MODULE) $(ISO_DIR)/strata-$(MODULE).iso "$(CMDLINE)"
 
-# Every chapter's ISO, and its test ISO (kernel command line "test").
+# Every chapter's ISO, its test ISO (kernel command line "test"), and one test
+# ISO per variant listed in its ktest.conf ("test heap=pool" ...).
 isos: build
 	@for chapter in $(CHAPTERS); do \
-		tools/make-iso.sh $(KERNEL_DIR)/strata-$$chapter $$chapter $(ISO_DIR)/strata-$$chapter.iso && \
-		tools/make-iso.sh $(KERNEL_DIR)/strata-$$chapter $$chapter $(ISO_DIR)/strata-$$chapter-test.iso test \
-		|| exit 1; \
+		elf=$(KERNEL_DIR)/strata-$$chapter; \
+		tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter.iso && \
+		tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter-test.iso test || exit 1; \
+		for variant in $$(sed -n 's/^variants *= *//p' modules/$$chapter/ktest.conf 2>/dev/null); do \
+			tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter-test-$${variant//=/-}.iso "test $$variant" \
+			|| exit 1; \
+		done; \
 	done
 
 run: iso

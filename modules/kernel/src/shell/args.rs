@@ -87,6 +87,19 @@ pub enum CommandError<'a> {
     Usage(&'static str),
     /// The command ran and failed; the message says why.
     Failed(&'static str),
+    /// The command ran, failed, and has already printed why (for messages
+    /// with numbers in them, which a `&'static str` cannot hold).
+    Reported,
+}
+
+impl CommandError<'_> {
+    /// Whether the arguments were wrong (so the usage line helps).
+    pub fn is_usage_error(&self) -> bool {
+        matches!(
+            self,
+            Self::Missing(_) | Self::BadNumber { .. } | Self::Unexpected(_) | Self::Usage(_)
+        )
+    }
 }
 
 impl fmt::Display for CommandError<'_> {
@@ -98,6 +111,7 @@ impl fmt::Display for CommandError<'_> {
             }
             Self::Unexpected(word) => write!(f, "unexpected argument '{word}'"),
             Self::Usage(message) | Self::Failed(message) => f.write_str(message),
+            Self::Reported => f.write_str("failed"),
         }
     }
 }

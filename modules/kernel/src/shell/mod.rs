@@ -70,9 +70,10 @@ pub fn execute(line: &str) -> Outcome {
     };
     match (command.run)(&mut args) {
         Ok(()) => Outcome::Ran,
+        Err(CommandError::Reported) => Outcome::Failed,
         Err(error) => {
             crate::println!("{name}: {error}");
-            if !command.usage.is_empty() || matches!(error, CommandError::Usage(_)) {
+            if error.is_usage_error() {
                 crate::println!("usage: {} {}", command.name, command.usage);
             }
             Outcome::Failed

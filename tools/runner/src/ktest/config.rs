@@ -1,12 +1,16 @@
 //! `modules/NAME/ktest.conf`: per-chapter settings for the kernel tests.
 //!
-//! The file is optional. Today it has one setting, the RAM sizes to boot the
-//! test kernel with; a memory-management chapter lists several so its tests
-//! run against small and large machines:
+//! The file is optional. It has two settings: the RAM sizes to boot the
+//! test kernel with (a memory-management chapter lists several so its tests
+//! run against small and large machines), and *variants*: extra words for the
+//! kernel command line, each of which gets a test ISO and a full run of its
+//! own (`make isos` builds `strata-NAME-test-heap-pool.iso` for `heap=pool`):
 //!
 //! ```text
-//! # Boot the test kernel once with each amount of RAM.
+//! # Boot the test kernel once with each amount of RAM...
 //! memory = 16M 128M 1G
+//! # ...first with the plain command line `test`, then with `test heap=pool`.
+//! variants = heap=pool
 //! ```
 
 use std::fs;
@@ -20,12 +24,15 @@ const DEFAULT_MEMORY: &str = "128M";
 pub struct Config {
     /// QEMU `-m` values, e.g. `["16M", "1G"]`. Never empty.
     pub memory_sizes: Vec<String>,
+    /// Extra command-line words, one run each, after the plain run.
+    pub variants: Vec<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             memory_sizes: vec![DEFAULT_MEMORY.to_string()],
+            variants: Vec::new(),
         }
     }
 }
@@ -64,10 +71,36 @@ pub fn parse(text: &str) -> Result<Config, String> {
                 }
                 config.memory_sizes = sizes;
             }
+            "variants" => {
+                config.variants = value.split_whitespace().map(String::from).collect();
+                if let Some(bad) = config.variants.iter().find(|word| !is_variant(word)) {
+                    return Err(format!(
+                        "line {line_number}: `{bad}` is not a command-line word like heap=pool"
+                    ));
+                }
+            }
             other => return Err(format!("line {line_number}: unknown setting `{other}`")),
         }
     }
     Ok(config)
+}
+
+/// The test ISO for a variant ("" = the plain one), as `make isos` names it.
+pub fn iso_name(chapter: &str, variant: &str) -> String {
+    if variant.is_empty() {
+        format!("strata-{chapter}-test.iso")
+    } else {
+        format!("strata-{chapter}-test-{}.iso", variant.replace('=', "-"))
+    }
+}
+
+/// Letters, digits, `_`, `-` and one `=`: safe in a file name and in GRUB's
+/// menu.
+fn is_variant(word: &str) -> bool {
+    word.matches('=').count() <= 1
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b))
 }
 
 /// Digits followed by an optional `M` or `G`, as QEMU's `-m` accepts.
@@ -97,6 +130,22 @@ mod tests {
         let config = parse("# sizes\nmemory = 16M 128M 1G\n").unwrap();
         assert_eq!(config.memory_sizes, ["16M", "128M", "1G"]);
         assert_eq!(parse("memory=64").unwrap().memory_sizes, ["64"]);
+    }
+
+    #[test]
+    fn reads_variants_and_names_their_isos() {
+        let config = parse("variants = heap=pool heap=bump\n").unwrap();
+        assert_eq!(config.variants, ["heap=pool", "heap=bump"]);
+        assert_eq!(parse("").unwrap().variants, Vec::<String>::new());
+        assert_eq!(iso_name("memory", ""), "strata-memory-test.iso");
+        assert_eq!(
+            iso_name("memory", "heap=pool"),
+            "strata-memory-test-heap-pool.iso"
+        );
+        assert!(parse("variants = a=b=c")
+            .unwrap_err()
+            .contains("line 1: `a=b=c`"));
+        assert!(parse("variants = x/y").is_err());
     }
 
     #[test]

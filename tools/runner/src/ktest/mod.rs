@@ -5,7 +5,8 @@
 //! (`<iso-dir>/strata-NAME-test.iso`) contains such tests and reports on its
 //! serial port using the protocol in [`protocol`].
 //!
-//! For each RAM size in `modules/NAME/ktest.conf` (see [`config`]):
+//! For each variant of the kernel command line and each RAM size in
+//! `modules/NAME/ktest.conf` (see [`config`]):
 //!
 //! 1. one boot runs every normal test (`all`), and learns the names of the
 //!    *isolated* tests — those that end the kernel on purpose (an expected
@@ -32,10 +33,6 @@ use protocol::Message;
 
 /// Runs the kernel tests of `chapter` and reports them into `summary`.
 pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
-    let iso = options.iso_dir.join(format!("strata-{chapter}-test.iso"));
-    let Some(qemu) = qemu::prepare(&iso, &format!("{chapter}/kernel"), summary) else {
-        return;
-    };
     let config_path = Path::new("modules").join(chapter).join("ktest.conf");
     let config = match config::load(&config_path) {
         Ok(config) => config,
@@ -44,25 +41,34 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
             return;
         }
     };
-
-    let several_sizes = config.memory_sizes.len() > 1;
-    for memory in &config.memory_sizes {
-        let runner = TestKernel {
-            chapter,
-            qemu: &qemu,
-            iso: &iso,
-            memory,
-            suffix: if several_sizes {
-                format!("@{memory}")
-            } else {
-                String::new()
-            },
-            timeout: options.timeout,
-            log_dir: &options.log_dir,
+    let variants = std::iter::once(String::new()).chain(config.variants.iter().cloned());
+    for variant in variants {
+        let iso = options.iso_dir.join(config::iso_name(chapter, &variant));
+        let Some(qemu) = qemu::prepare(&iso, &format!("{chapter}/kernel"), summary) else {
+            continue;
         };
-        let isolated = runner.run_all(summary);
-        for name in isolated {
-            runner.run_isolated(&name, summary);
+        let several_sizes = config.memory_sizes.len() > 1;
+        for memory in &config.memory_sizes {
+            let mut suffix = String::new();
+            if several_sizes {
+                suffix.push_str(&format!("@{memory}"));
+            }
+            if !variant.is_empty() {
+                suffix.push_str(&format!("+{variant}"));
+            }
+            let runner = TestKernel {
+                chapter,
+                qemu: &qemu,
+                iso: &iso,
+                memory,
+                suffix,
+                timeout: options.timeout,
+                log_dir: &options.log_dir,
+            };
+            let isolated = runner.run_all(summary);
+            for name in isolated {
+                runner.run_isolated(&name, summary);
+            }
         }
     }
 }
@@ -73,7 +79,8 @@ struct TestKernel<'a> {
     qemu: &'a Path,
     iso: &'a Path,
     memory: &'a str,
-    /// `@16M` when several sizes are tested, so results can be told apart.
+    /// `@16M` when several sizes are tested, `+heap=pool` for a variant, so
+    /// results can be told apart.
     suffix: String,
     timeout: Duration,
     log_dir: &'a Path,

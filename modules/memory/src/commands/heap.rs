@@ -1,0 +1,193 @@
+//! `heap`, `alloc` and `free`: the kernel heap by hand.
+
+use crate::heap::{Heap, HeapError, HeapStats, SIZE_CLASSES};
+use crate::kernel_heap::{print_summary, HEAP};
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use kernel::println;
+use kernel::shell::args::{Args, CommandError};
+use kernel::shell::format::ByteSize;
+use kernel::shell::registry::Command;
+use kernel::sync::IrqMutex;
+
+pub const HEAP_COMMAND: Command = Command {
+    name: "heap",
+    usage: "[check]",
+    summary: "heap statistics and free blocks per size; 'check' walks every header",
+    run: heap,
+};
+
+pub const ALLOC_COMMAND: Command = Command {
+    name: "alloc",
+    usage: "SIZE [ALIGN]",
+    summary: "allocate SIZE bytes from the kernel heap; prints a handle for free",
+    run: alloc,
+};
+
+pub const FREE_COMMAND: Command = Command {
+    name: "free",
+    usage: "HANDLE",
+    summary: "free a block that alloc handed out",
+    run: free,
+};
+
+fn heap<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
+    let check = match args.next_word() {
+        None => false,
+        Some("check") => true,
+        Some(_) => return Err(CommandError::Usage("the only option is 'check'")),
+    };
+    args.finish()?;
+    let (name, stats, integrity) = {
+        let heap = HEAP.lock();
+        let integrity = check.then(|| heap.check_integrity());
+        (heap.name(), heap.stats(), integrity)
+    };
+    print_summary(name, &stats);
+    print_free_blocks(name, &stats);
+    match integrity {
+        None => Ok(()),
+        Some(Ok(())) => {
+            println!("check: every header and free list is consistent");
+            Ok(())
+        }
+        Some(Err(error)) => {
+            println!("heap: check FAILED: {error}");
+            Err(CommandError::Reported)
+        }
+    }
+}
+
+/// The free blocks by size (ShompOS's `p`): for the buddy heap, exactly one
+/// line per order.
+pub fn print_free_blocks(name: &str, stats: &HeapStats) {
+    println!(
+        "Free blocks by size ({} heap, {} regions, {} of {} free, {} requested in {} live):",
+        name,
+        stats.regions,
+        ByteSize(stats.free as u64),
+        ByteSize(stats.total as u64),
+        ByteSize(stats.requested as u64),
+        stats.allocations
+    );
+    let mut any = false;
+    for class in 0..SIZE_CLASSES {
+        let count = stats.free_blocks[class];
+        if count > 0 {
+            any = true;
+            let exact = if name == "buddy" { "" } else { "+" };
+            println!(
+                "  order {class:>2} ({}{exact}): {count}",
+                ByteSize(1u64 << class)
+            );
+        }
+    }
+    if !any {
+        println!("  (none: the heap is full)");
+    }
+}
+
+/// Blocks handed out by `alloc`, by handle.
+struct Handles {
+    slots: [Option<Slot>; 32],
+    next_id: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    id: u32,
+    address: usize,
+    layout: Layout,
+}
+
+static HANDLES: IrqMutex<Handles> = IrqMutex::new(Handles {
+    slots: [None; 32],
+    next_id: 1,
+});
+
+fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
+    let size = args.number("SIZE")?;
+    let align = args.optional_number("ALIGN")?.unwrap_or(1);
+    args.finish()?;
+    if !align.is_power_of_two() || align > crate::heap::MAX_ALIGN as u64 {
+        return Err(CommandError::Usage(
+            "ALIGN must be a power of two up to 4096",
+        ));
+    }
+    let mut handles = HANDLES.lock();
+    let Some(free_slot) = handles.slots.iter().position(Option::is_none) else {
+        return Err(CommandError::Failed(
+            "all 32 handles are in use: free one first",
+        ));
+    };
+    let layout = usize::try_from(size)
+        .ok()
+        .and_then(|size| Layout::from_size_align(size, align as usize).ok());
+    // Too big to even describe is the same answer as too big to find.
+    let result = layout.map_or(
+        Err(HeapError::OutOfMemory { size: 0, align: 0 }),
+        |layout| HEAP.lock().allocate(layout),
+    );
+    let pointer = match result {
+        Ok(pointer) => pointer,
+        Err(HeapError::OutOfMemory { .. }) => {
+            println!("alloc: out of memory: no free block for {size} bytes aligned to {align}");
+            return Err(CommandError::Reported);
+        }
+        Err(error) => {
+            println!("alloc: {error}");
+            return Err(CommandError::Reported);
+        }
+    };
+    let layout = layout.expect("allocated, so the layout exists");
+    let id = handles.next_id;
+    handles.next_id += 1;
+    let address = pointer.as_ptr() as usize;
+    handles.slots[free_slot] = Some(Slot {
+        id,
+        address,
+        layout,
+    });
+    let usable = HEAP.lock().usable_size(pointer).unwrap_or(0);
+    println!(
+        "alloc: handle={id} address={address:#010x} size={size} usable={usable} align={align}"
+    );
+    Ok(())
+}
+
+fn free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
+    let id = args.number("HANDLE")?;
+    args.finish()?;
+    let mut handles = HANDLES.lock();
+    let found = handles
+        .slots
+        .iter()
+        .position(|slot| slot.is_some_and(|slot| u64::from(slot.id) == id));
+    let Some(index) = found else {
+        if id > 0 && id < u64::from(handles.next_id) {
+            println!(
+                "free: handle {id} was already freed (a second free is refused; nothing changed)"
+            );
+        } else {
+            println!("free: no handle {id} (alloc prints the handles it hands out)");
+        }
+        return Err(CommandError::Reported);
+    };
+    let slot = handles.slots[index].take().expect("found above");
+    let pointer = NonNull::new(slot.address as *mut u8).expect("heap blocks are never at 0");
+    let result = HEAP.lock().deallocate(pointer, slot.layout);
+    match result {
+        Ok(()) => {
+            println!(
+                "free: handle={id} address={:#010x} size={}",
+                slot.address,
+                slot.layout.size()
+            );
+            Ok(())
+        }
+        Err(error) => {
+            println!("free: the heap refused handle {id}: {error}");
+            Err(CommandError::Reported)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Chapter 2's shell commands: look at the heap and the frames, and poke
+//! them by hand.
+//!
+//! Every command prints a `name: key=value ...` summary line first (for
+//! tests and graders to parse), then the details for people.
+
+mod demo;
+mod frames;
+mod heap;
+mod heapmap;
+
+use kernel::shell::{self, registry::Command};
+
+const COMMANDS: &[Command] = &[
+    heap::HEAP_COMMAND,
+    heapmap::HEAPMAP_COMMAND,
+    heap::ALLOC_COMMAND,
+    heap::FREE_COMMAND,
+    frames::FRAMES_COMMAND,
+    frames::FRAME_COMMAND,
+    demo::DEMO_COMMAND,
+];
+
+/// Adds the memory commands to the shell.
+pub fn register() {
+    for command in COMMANDS {
+        if let Err(error) = shell::register(*command) {
+            log::error!("cannot register shell command {}: {error:?}", command.name);
+        }
+    }
+}

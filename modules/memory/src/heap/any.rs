@@ -1,0 +1,146 @@
+//! One heap chosen at boot: `heap=buddy|pool|bump` on the kernel command line.
+//!
+//! A `#[global_allocator]` is a single static, fixed at compile time, so the
+//! choice is made one level down: the static holds an [`AnyHeap`], an enum of
+//! the three heaps, which forwards every call to the one that was picked.
+
+use super::{BlockInfo, BuddyHeap, BumpHeap, Heap, HeapError, HeapStats, PoolHeap};
+use core::alloc::Layout;
+use core::ptr::NonNull;
+
+/// Which heap to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeapKind {
+    Buddy,
+    Pool,
+    Bump,
+}
+
+impl HeapKind {
+    pub const ALL: [HeapKind; 3] = [HeapKind::Buddy, HeapKind::Pool, HeapKind::Bump];
+
+    /// Parses the value of `heap=` on the kernel command line.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == text)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HeapKind::Buddy => "buddy",
+            HeapKind::Pool => "pool",
+            HeapKind::Bump => "bump",
+        }
+    }
+}
+
+/// The buddy, pool or bump heap.
+pub enum AnyHeap {
+    Buddy(BuddyHeap),
+    Pool(PoolHeap),
+    Bump(BumpHeap),
+}
+
+impl AnyHeap {
+    /// An empty heap of the given kind.
+    pub const fn new(kind: HeapKind) -> Self {
+        match kind {
+            HeapKind::Buddy => AnyHeap::Buddy(BuddyHeap::new()),
+            HeapKind::Pool => AnyHeap::Pool(PoolHeap::new()),
+            HeapKind::Bump => AnyHeap::Bump(BumpHeap::new()),
+        }
+    }
+
+    pub fn kind(&self) -> HeapKind {
+        match self {
+            AnyHeap::Buddy(_) => HeapKind::Buddy,
+            AnyHeap::Pool(_) => HeapKind::Pool,
+            AnyHeap::Bump(_) => HeapKind::Bump,
+        }
+    }
+
+    /// Walks every header and free list (the bump heap has none to walk).
+    pub fn check_integrity(&self) -> Result<(), HeapError> {
+        match self {
+            AnyHeap::Buddy(heap) => heap.check_integrity(),
+            AnyHeap::Pool(heap) => heap.check_integrity(),
+            AnyHeap::Bump(_) => Ok(()),
+        }
+    }
+
+    fn inner(&self) -> &dyn Heap {
+        match self {
+            AnyHeap::Buddy(heap) => heap,
+            AnyHeap::Pool(heap) => heap,
+            AnyHeap::Bump(heap) => heap,
+        }
+    }
+
+    fn inner_mut(&mut self) -> &mut dyn Heap {
+        match self {
+            AnyHeap::Buddy(heap) => heap,
+            AnyHeap::Pool(heap) => heap,
+            AnyHeap::Bump(heap) => heap,
+        }
+    }
+}
+
+impl Heap for AnyHeap {
+    fn name(&self) -> &'static str {
+        self.inner().name()
+    }
+
+    unsafe fn add_region(&mut self, start: usize, size: usize) -> Result<(), HeapError> {
+        // SAFETY: the caller's promise is passed on unchanged.
+        unsafe { self.inner_mut().add_region(start, size) }
+    }
+
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
+        self.inner_mut().allocate(layout)
+    }
+
+    fn deallocate(&mut self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
+        self.inner_mut().deallocate(pointer, layout)
+    }
+
+    fn reallocate(
+        &mut self,
+        pointer: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<u8>, HeapError> {
+        self.inner_mut().reallocate(pointer, layout, new_size)
+    }
+
+    fn usable_size(&self, pointer: NonNull<u8>) -> Result<usize, HeapError> {
+        self.inner().usable_size(pointer)
+    }
+
+    fn stats(&self) -> HeapStats {
+        self.inner().stats()
+    }
+
+    fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
+        self.inner().for_each_block(visit)
+    }
+
+    fn granule(&self) -> usize {
+        self.inner().granule()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_from_their_names_only() {
+        for kind in HeapKind::ALL {
+            assert_eq!(HeapKind::parse(kind.name()), Some(kind));
+            assert_eq!(AnyHeap::new(kind).kind(), kind);
+            assert_eq!(AnyHeap::new(kind).name(), kind.name());
+        }
+        assert_eq!(HeapKind::parse("slab"), None);
+        assert_eq!(HeapKind::parse(""), None);
+        assert_eq!(HeapKind::parse("Buddy"), None);
+    }
+}

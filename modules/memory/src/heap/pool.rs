@@ -1,0 +1,664 @@
+//! The first-fit pool: a free list of variable-sized chunks.
+//!
+//! This is the allocator of seeds 001 (`palloc`, `palloc_ali`, `pfree`) and
+//! 002 (`allocate_memory`, `chunk_split`, `free_memory`), and of most C
+//! textbooks. Memory is a row of *chunks*, each with a 16-byte header:
+//!
+//! ```text
+//!  +-------+------+-----------+-------+-----+----------------------------+
+//!  | check | size | prev_size | state | pad | payload (free: prev, next) |
+//!  +-------+------+-----------+-------+-----+----------------------------+
+//!  size      = this chunk's bytes, header included (a multiple of 16)
+//!  prev_size = the chunk just below's size (0 for the first), so that a
+//!              chunk can find its lower neighbour without a search
+//! ```
+//!
+//! Free chunks are also on a doubly linked free list, threaded through their
+//! payloads. *Allocation* walks the list and takes the first chunk that fits
+//! (first fit), *splitting* off the rest when it is big enough to be a chunk.
+//! *Freeing* merges the chunk with its upper neighbour and with its lower
+//! neighbour when they are free (*coalescing*), so two free chunks are never
+//! next to each other.
+//!
+//! Compared with the buddy heap it wastes less (no rounding to powers of
+//! two) but allocation is O(free chunks) and the heap fragments over time.
+
+use super::{
+    check_alignment, out_of_memory, reallocate_by_moving, size_class, BlockInfo, Heap, HeapError,
+    HeapStats, Regions, SIZE_CLASSES,
+};
+use core::alloc::Layout;
+use core::mem::size_of;
+use core::ptr::NonNull;
+
+#[repr(C, align(16))]
+#[derive(Debug, Clone, Copy)]
+struct ChunkHeader {
+    check: u32,
+    size: u32,
+    prev_size: u32,
+    state: u8,
+    _pad: [u8; 3],
+}
+
+/// The free-list links in a free chunk's payload.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct FreeLinks {
+    prev: usize,
+    next: usize,
+}
+
+const HEADER_SIZE: usize = size_of::<ChunkHeader>();
+/// Chunk sizes and payloads are multiples of this.
+const GRANULE: usize = HEADER_SIZE;
+/// A chunk must hold its header and, when free, its links.
+const MIN_CHUNK: usize = HEADER_SIZE + size_of::<FreeLinks>().next_multiple_of(GRANULE);
+
+const FREE: u8 = b'F';
+const USED: u8 = b'U';
+/// Merged into the chunk below: a second free of it is a double free.
+const MERGED: u8 = b'M';
+const MAGIC: u32 = 0x9001_C4A7;
+
+fn check_value(address: usize, size: u32, prev_size: u32, state: u8) -> u32 {
+    MAGIC ^ (address as u32).rotate_left(11) ^ size.rotate_left(3) ^ prev_size ^ u32::from(state)
+}
+
+/// A first-fit free-list heap over one or more regions.
+pub struct PoolHeap {
+    regions: Regions,
+    /// First free chunk (0 = none).
+    free_head: usize,
+    free_chunks: usize,
+    total: usize,
+    used: usize,
+    requested: usize,
+    allocations: usize,
+    peak_used: usize,
+}
+
+impl PoolHeap {
+    pub const fn new() -> Self {
+        Self {
+            regions: Regions::new(),
+            free_head: 0,
+            free_chunks: 0,
+            total: 0,
+            used: 0,
+            requested: 0,
+            allocations: 0,
+            peak_used: 0,
+        }
+    }
+
+    // ---- raw access: the only place this file touches memory ----
+
+    fn read_header(&self, chunk: usize) -> ChunkHeader {
+        debug_assert!(self.regions.find(chunk).is_some() && chunk.is_multiple_of(GRANULE));
+        // SAFETY: callers pass chunk starts inside our regions (from the free
+        // list, from a neighbour's size, or checked against `self.regions`),
+        // which `add_region`'s caller let us use; they are GRANULE-aligned.
+        unsafe { (chunk as *const ChunkHeader).read() }
+    }
+
+    fn write_header(&mut self, chunk: usize, size: usize, prev_size: usize, state: u8) {
+        debug_assert!(self.regions.find(chunk).is_some() && chunk.is_multiple_of(GRANULE));
+        let (size, prev_size) = (size as u32, prev_size as u32);
+        let header = ChunkHeader {
+            check: check_value(chunk, size, prev_size, state),
+            size,
+            prev_size,
+            state,
+            _pad: [0; 3],
+        };
+        // SAFETY: as in `read_header`.
+        unsafe { (chunk as *mut ChunkHeader).write(header) }
+    }
+
+    fn links(&self, chunk: usize) -> FreeLinks {
+        // SAFETY: only free chunks have links; a free chunk is at least
+        // MIN_CHUNK bytes, so the links after its header are inside it.
+        unsafe { ((chunk + HEADER_SIZE) as *const FreeLinks).read() }
+    }
+
+    fn set_links(&mut self, chunk: usize, links: FreeLinks) {
+        // SAFETY: as in `links`.
+        unsafe { ((chunk + HEADER_SIZE) as *mut FreeLinks).write(links) }
+    }
+
+    /// The header at `chunk`, if intact and inside region `region`.
+    fn valid_header(&self, chunk: usize, region: usize) -> Option<ChunkHeader> {
+        let (_, end) = self.regions.get(region);
+        let header = self.read_header(chunk);
+        let size = header.size as usize;
+        let intact = header.check
+            == check_value(chunk, header.size, header.prev_size, header.state)
+            && matches!(header.state, FREE | USED | MERGED)
+            && size >= MIN_CHUNK
+            && size.is_multiple_of(GRANULE)
+            && end - chunk >= size;
+        intact.then_some(header)
+    }
+
+    /// The header of a chunk that must exist (a neighbour found by size):
+    /// failing the check there means memory was overwritten.
+    fn neighbour(&self, chunk: usize, region: usize) -> Result<ChunkHeader, HeapError> {
+        self.valid_header(chunk, region)
+            .filter(|header| header.state != MERGED)
+            .ok_or(HeapError::CorruptHeader { address: chunk })
+    }
+
+    // ---- the free list ----
+
+    fn push_free(&mut self, chunk: usize, size: usize, prev_size: usize) {
+        self.write_header(chunk, size, prev_size, FREE);
+        let head = self.free_head;
+        self.set_links(
+            chunk,
+            FreeLinks {
+                prev: 0,
+                next: head,
+            },
+        );
+        if head != 0 {
+            let links = self.links(head);
+            self.set_links(
+                head,
+                FreeLinks {
+                    prev: chunk,
+                    ..links
+                },
+            );
+        }
+        self.free_head = chunk;
+        self.free_chunks += 1;
+    }
+
+    fn remove_free(&mut self, chunk: usize) {
+        let FreeLinks { prev, next } = self.links(chunk);
+        if prev == 0 {
+            self.free_head = next;
+        } else {
+            let links = self.links(prev);
+            self.set_links(prev, FreeLinks { next, ..links });
+        }
+        if next != 0 {
+            let links = self.links(next);
+            self.set_links(next, FreeLinks { prev, ..links });
+        }
+        self.free_chunks -= 1;
+    }
+
+    /// Tells the chunk above `chunk` (if any) that its lower neighbour's size
+    /// is now `size`.
+    fn update_next_prev_size(&mut self, chunk: usize, size: usize, region: usize) {
+        let (_, end) = self.regions.get(region);
+        let next = chunk + size;
+        if next < end {
+            let header = self.read_header(next);
+            self.write_header(next, header.size as usize, size, header.state);
+        }
+    }
+
+    /// The chunk a payload pointer belongs to, checked to be allocated.
+    fn find_allocated(
+        &self,
+        pointer: NonNull<u8>,
+    ) -> Result<(usize, usize, ChunkHeader), HeapError> {
+        let address = pointer.as_ptr() as usize;
+        let region = self
+            .regions
+            .find(address)
+            .ok_or(HeapError::ForeignPointer { address })?;
+        let (start, _) = self.regions.get(region);
+        if !address.is_multiple_of(GRANULE) || address < start + HEADER_SIZE {
+            return Err(HeapError::InvalidPointer { address });
+        }
+        let chunk = address - HEADER_SIZE;
+        match self.valid_header(chunk, region) {
+            None => Err(HeapError::InvalidPointer { address }),
+            Some(header) if header.state == USED => Ok((chunk, region, header)),
+            Some(_) => Err(HeapError::DoubleFree { address }),
+        }
+    }
+
+    /// Bytes of chunk needed for `size` bytes of payload.
+    fn chunk_size_for(size: usize) -> Option<usize> {
+        let size = size
+            .max(1)
+            .checked_add(HEADER_SIZE)?
+            .checked_next_multiple_of(GRANULE)?;
+        Some(size.max(MIN_CHUNK)).filter(|&size| size <= u32::MAX as usize)
+    }
+
+    /// Where a block of `need` chunk bytes with payload alignment `align`
+    /// fits inside free chunk `chunk` of `size` bytes: the offset of the new
+    /// chunk (0, or a gap big enough to stay a free chunk of its own).
+    fn fit(chunk: usize, size: usize, need: usize, align: usize) -> Option<usize> {
+        let mut payload = (chunk + HEADER_SIZE).next_multiple_of(align);
+        let mut gap = payload - HEADER_SIZE - chunk;
+        if gap != 0 && gap < MIN_CHUNK {
+            payload += align.max(MIN_CHUNK).next_multiple_of(align);
+            gap = payload - HEADER_SIZE - chunk;
+        }
+        (gap.checked_add(need)? <= size).then_some(gap)
+    }
+
+    /// Cuts `chunk` (used, `size` bytes) down to `keep` bytes when the rest
+    /// can be a chunk of its own, and frees the rest. Returns the new size.
+    fn trim(
+        &mut self,
+        chunk: usize,
+        size: usize,
+        keep: usize,
+        region: usize,
+    ) -> Result<usize, HeapError> {
+        if size - keep < MIN_CHUNK {
+            return Ok(size);
+        }
+        let prev_size = self.read_header(chunk).prev_size as usize;
+        let rest = chunk + keep;
+        let rest_size = size - keep;
+        // Merge the rest with a free upper neighbour first.
+        let (_, end) = self.regions.get(region);
+        let next = rest + rest_size;
+        let mut merged_size = rest_size;
+        if next < end {
+            let header = self.neighbour(next, region)?;
+            if header.state == FREE {
+                self.remove_free(next);
+                self.write_header(next, header.size as usize, 0, MERGED);
+                merged_size += header.size as usize;
+            }
+        }
+        self.write_header(chunk, keep, prev_size, USED);
+        self.push_free(rest, merged_size, keep);
+        self.update_next_prev_size(rest, merged_size, region);
+        Ok(keep)
+    }
+
+    /// Walks every chunk and the free list. O(chunks): for tests and checks.
+    pub fn check_integrity(&self) -> Result<(), HeapError> {
+        let mut free = 0;
+        for (index, (start, end)) in self.regions.iter().enumerate() {
+            let (mut chunk, mut prev_size, mut prev_free) = (start, 0, false);
+            while chunk < end {
+                let header = self.neighbour(chunk, index)?;
+                let is_free = header.state == FREE;
+                if header.prev_size as usize != prev_size || (is_free && prev_free) {
+                    return Err(HeapError::CorruptHeader { address: chunk });
+                }
+                free += usize::from(is_free);
+                (prev_size, prev_free) = (header.size as usize, is_free);
+                chunk += header.size as usize;
+            }
+        }
+        let (mut listed, mut chunk, mut prev) = (0, self.free_head, 0);
+        while chunk != 0 {
+            let region = self
+                .regions
+                .find(chunk)
+                .ok_or(HeapError::CorruptHeader { address: chunk })?;
+            let ok = self
+                .valid_header(chunk, region)
+                .is_some_and(|h| h.state == FREE)
+                && self.links(chunk).prev == prev;
+            listed += 1;
+            if !ok || listed > free {
+                return Err(HeapError::CorruptHeader { address: chunk });
+            }
+            (prev, chunk) = (chunk, self.links(chunk).next);
+        }
+        if listed != free || free != self.free_chunks {
+            return Err(HeapError::CorruptHeader {
+                address: self.free_head,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Default for PoolHeap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Heap for PoolHeap {
+    fn name(&self) -> &'static str {
+        "pool"
+    }
+
+    /// The whole region becomes one free chunk (seed 000's
+    /// `extend_allocation_space` for every region after the first).
+    unsafe fn add_region(&mut self, start: usize, size: usize) -> Result<(), HeapError> {
+        let bad = HeapError::BadRegion { start, size };
+        let aligned = start.checked_next_multiple_of(GRANULE).ok_or(bad)?;
+        let end = start.checked_add(size).ok_or(bad)? & !(GRANULE - 1);
+        if aligned >= end || end - aligned < MIN_CHUNK || end - aligned > u32::MAX as usize {
+            return Err(bad);
+        }
+        self.regions.add(aligned, end)?;
+        self.push_free(aligned, end - aligned, 0);
+        self.total += end - aligned;
+        Ok(())
+    }
+
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
+        check_alignment(layout)?;
+        let need = Self::chunk_size_for(layout.size()).ok_or(out_of_memory(layout))?;
+        let align = layout.align().max(GRANULE);
+        // First fit: the first free chunk with room.
+        let mut chunk = self.free_head;
+        let (gap, size) = loop {
+            if chunk == 0 {
+                return Err(out_of_memory(layout));
+            }
+            let size = self.read_header(chunk).size as usize;
+            if let Some(gap) = Self::fit(chunk, size, need, align) {
+                break (gap, size);
+            }
+            chunk = self.links(chunk).next;
+        };
+        let region = self
+            .regions
+            .find(chunk)
+            .expect("free chunks are in a region");
+        let prev_size = self.read_header(chunk).prev_size as usize;
+        self.remove_free(chunk);
+        // An alignment gap at the front stays behind as a free chunk.
+        let (block, block_size, block_prev) = if gap == 0 {
+            (chunk, size, prev_size)
+        } else {
+            self.push_free(chunk, gap, prev_size);
+            (chunk + gap, size - gap, gap)
+        };
+        self.write_header(block, block_size, block_prev, USED);
+        self.update_next_prev_size(block, block_size, region);
+        // The tail, if big enough, is split off and freed (`chunk_split`).
+        let final_size = self.trim(block, block_size, need, region)?;
+        self.used += final_size;
+        self.peak_used = self.peak_used.max(self.used);
+        self.requested += layout.size();
+        self.allocations += 1;
+        Ok(NonNull::new((block + HEADER_SIZE) as *mut u8).expect("chunks are never at 0"))
+    }
+
+    fn deallocate(&mut self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
+        let (chunk, region, header) = self.find_allocated(pointer)?;
+        let (start, end) = self.regions.get(region);
+        let size = header.size as usize;
+        // Check both neighbours before changing anything.
+        let next = chunk + size;
+        let upper = if next < end {
+            Some(self.neighbour(next, region)?)
+        } else {
+            None
+        };
+        let lower_address = chunk - header.prev_size as usize;
+        let lower = if chunk > start {
+            Some(self.neighbour(lower_address, region)?)
+        } else {
+            None
+        };
+        let (mut merged, mut merged_size, mut prev_size) = (chunk, size, header.prev_size as usize);
+        if let Some(upper) = upper.filter(|h| h.state == FREE) {
+            self.remove_free(next);
+            self.write_header(next, upper.size as usize, 0, MERGED);
+            merged_size += upper.size as usize;
+        }
+        if let Some(lower) = lower.filter(|h| h.state == FREE) {
+            self.remove_free(lower_address);
+            self.write_header(chunk, size, 0, MERGED);
+            merged = lower_address;
+            merged_size += lower.size as usize;
+            prev_size = lower.prev_size as usize;
+        }
+        self.push_free(merged, merged_size, prev_size);
+        self.update_next_prev_size(merged, merged_size, region);
+        self.used -= size;
+        self.requested = self.requested.saturating_sub(layout.size());
+        self.allocations -= 1;
+        Ok(())
+    }
+
+    /// Shrinks by splitting off the tail; grows into a free upper neighbour;
+    /// otherwise moves.
+    fn reallocate(
+        &mut self,
+        pointer: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<u8>, HeapError> {
+        let (chunk, region, header) = self.find_allocated(pointer)?;
+        let need = Self::chunk_size_for(new_size).ok_or(out_of_memory(layout))?;
+        let size = header.size as usize;
+        let (_, end) = self.regions.get(region);
+        let mut available = size;
+        let next = chunk + size;
+        let upper = if next < end {
+            Some(self.neighbour(next, region)?)
+        } else {
+            None
+        };
+        if need > size {
+            match upper {
+                Some(upper) if upper.state == FREE && size + upper.size as usize >= need => {
+                    self.remove_free(next);
+                    self.write_header(next, upper.size as usize, 0, MERGED);
+                    available += upper.size as usize;
+                    self.write_header(chunk, available, header.prev_size as usize, USED);
+                    self.update_next_prev_size(chunk, available, region);
+                }
+                _ => return reallocate_by_moving(self, pointer, layout, new_size),
+            }
+        }
+        let final_size = self.trim(chunk, available, need, region)?;
+        self.used = self.used - size + final_size;
+        self.peak_used = self.peak_used.max(self.used);
+        self.requested = self.requested.saturating_sub(layout.size()) + new_size;
+        Ok(pointer)
+    }
+
+    fn usable_size(&self, pointer: NonNull<u8>) -> Result<usize, HeapError> {
+        let (_, _, header) = self.find_allocated(pointer)?;
+        Ok(header.size as usize - HEADER_SIZE)
+    }
+
+    fn stats(&self) -> HeapStats {
+        let mut stats = HeapStats::empty();
+        let mut chunk = self.free_head;
+        while chunk != 0 {
+            let size = self.read_header(chunk).size as usize;
+            stats.free_blocks[size_class(size).min(SIZE_CLASSES - 1)] += 1;
+            stats.largest_free = stats.largest_free.max(size);
+            chunk = self.links(chunk).next;
+        }
+        HeapStats {
+            total: self.total,
+            used: self.used,
+            requested: self.requested,
+            free: self.total - self.used,
+            allocations: self.allocations,
+            peak_used: self.peak_used,
+            regions: self.regions.len,
+            ..stats
+        }
+    }
+
+    fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
+        for (index, (start, end)) in self.regions.iter().enumerate() {
+            let mut chunk = start;
+            while chunk < end {
+                let Ok(header) = self.neighbour(chunk, index) else {
+                    visit(BlockInfo {
+                        start: chunk,
+                        size: end - chunk,
+                        header: 0,
+                        free: false,
+                    });
+                    break;
+                };
+                visit(BlockInfo {
+                    start: chunk,
+                    size: header.size as usize,
+                    header: HEADER_SIZE,
+                    free: header.state == FREE,
+                });
+                chunk += header.size as usize;
+            }
+        }
+    }
+
+    fn granule(&self) -> usize {
+        GRANULE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::model_tests::Arena;
+
+    fn pool_over(arena: &Arena) -> PoolHeap {
+        let mut heap = PoolHeap::new();
+        // SAFETY: the arena outlives the heap in every test.
+        unsafe { heap.add_region(arena.start(), arena.len()) }.unwrap();
+        heap
+    }
+
+    fn layout(size: usize) -> Layout {
+        Layout::from_size_align(size, 1).unwrap()
+    }
+
+    fn free_sizes(heap: &PoolHeap) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        heap.for_each_block(&mut |block| {
+            if block.free {
+                sizes.push(block.size);
+            }
+        });
+        sizes
+    }
+
+    #[test]
+    fn allocation_splits_the_first_chunk_that_fits() {
+        let arena = Arena::new(1024);
+        let mut heap = pool_over(&arena);
+        let a = heap.allocate(layout(100)).unwrap();
+        assert_eq!(a.as_ptr() as usize, arena.start() + HEADER_SIZE);
+        // 100 bytes + header, rounded to 16 = 128; the rest stays free.
+        assert_eq!(heap.usable_size(a).unwrap(), 112);
+        assert_eq!(free_sizes(&heap), [1024 - 128]);
+        heap.check_integrity().unwrap();
+    }
+
+    #[test]
+    fn freeing_coalesces_with_both_neighbours() {
+        let arena = Arena::new(1024);
+        let mut heap = pool_over(&arena);
+        let [a, b, c, d] = [0; 4].map(|_| heap.allocate(layout(48)).unwrap());
+        heap.deallocate(a, layout(48)).unwrap();
+        heap.deallocate(c, layout(48)).unwrap();
+        assert_eq!(free_sizes(&heap), [64, 64, 1024 - 256]);
+        // b sits between two free chunks: all three become one.
+        heap.deallocate(b, layout(48)).unwrap();
+        assert_eq!(free_sizes(&heap), [192, 1024 - 256]);
+        heap.check_integrity().unwrap();
+        heap.deallocate(d, layout(48)).unwrap();
+        assert_eq!(free_sizes(&heap), [1024]);
+        assert_eq!(heap.stats().free_blocks.iter().sum::<u32>(), 1);
+        heap.check_integrity().unwrap();
+    }
+
+    #[test]
+    fn aligned_allocation_leaves_the_gap_free() {
+        let arena = Arena::new(8192);
+        let mut heap = pool_over(&arena);
+        let small = heap.allocate(layout(8)).unwrap();
+        let aligned = Layout::from_size_align(128, 256).unwrap();
+        let p = heap.allocate(aligned).unwrap();
+        assert_eq!(p.as_ptr() as usize % 256, 0);
+        heap.check_integrity().unwrap();
+        heap.deallocate(p, aligned).unwrap();
+        heap.deallocate(small, layout(8)).unwrap();
+        assert_eq!(free_sizes(&heap), [8192]);
+    }
+
+    #[test]
+    fn errors_leave_the_pool_unchanged() {
+        let arena = Arena::new(1024);
+        let mut heap = pool_over(&arena);
+        let a = heap.allocate(layout(10)).unwrap();
+        let b = heap.allocate(layout(10)).unwrap();
+        heap.deallocate(a, layout(10)).unwrap();
+        let before = heap.stats();
+        let address = a.as_ptr() as usize;
+        assert_eq!(
+            heap.deallocate(a, layout(10)),
+            Err(HeapError::DoubleFree { address })
+        );
+        let odd = NonNull::new((address + 16) as *mut u8).unwrap();
+        assert_eq!(
+            heap.deallocate(odd, layout(1)),
+            Err(HeapError::InvalidPointer {
+                address: address + 16
+            })
+        );
+        assert_eq!(
+            heap.allocate(layout(2000)),
+            Err(HeapError::OutOfMemory {
+                size: 2000,
+                align: 1
+            })
+        );
+        assert_eq!(heap.stats(), before);
+        // Trample b's upper neighbour's header: freeing b reports it.
+        let next = b.as_ptr() as usize + heap.usable_size(b).unwrap();
+        // SAFETY: inside the arena; simulates an overflow out of b.
+        unsafe { (next as *mut u32).write(0) };
+        assert_eq!(
+            heap.deallocate(b, layout(10)),
+            Err(HeapError::CorruptHeader { address: next })
+        );
+        assert_eq!(heap.stats(), before);
+    }
+
+    #[test]
+    fn realloc_grows_into_a_free_neighbour_and_shrinks_in_place() {
+        let arena = Arena::new(2048);
+        let mut heap = pool_over(&arena);
+        let a = heap.allocate(layout(32)).unwrap();
+        let grown = heap.reallocate(a, layout(32), 500).unwrap();
+        assert_eq!(grown, a);
+        assert!(heap.usable_size(grown).unwrap() >= 500);
+        let shrunk = heap.reallocate(grown, layout(500), 20).unwrap();
+        assert_eq!(shrunk, a);
+        assert_eq!(heap.usable_size(shrunk).unwrap(), 32 - HEADER_SIZE + 16);
+        heap.check_integrity().unwrap();
+        let blocker = heap.allocate(layout(16)).unwrap();
+        let moved = heap.reallocate(shrunk, layout(20), 300).unwrap();
+        assert_ne!(moved, shrunk);
+        heap.deallocate(moved, layout(300)).unwrap();
+        heap.deallocate(blocker, layout(16)).unwrap();
+        assert_eq!(free_sizes(&heap), [2048]);
+    }
+
+    #[test]
+    fn a_second_region_extends_a_full_pool() {
+        let first = Arena::new(256);
+        let second = Arena::new(4096);
+        let mut heap = pool_over(&first);
+        let a = heap.allocate(layout(200)).unwrap();
+        assert!(heap.allocate(layout(200)).is_err());
+        // SAFETY: the arena outlives the heap.
+        unsafe { heap.add_region(second.start(), second.len()) }.unwrap();
+        let b = heap.allocate(layout(200)).unwrap();
+        assert!((second.start()..second.start() + 4096).contains(&(b.as_ptr() as usize)));
+        heap.deallocate(a, layout(200)).unwrap();
+        heap.deallocate(b, layout(200)).unwrap();
+        assert_eq!(free_sizes(&heap), [256, 4096]);
+        heap.check_integrity().unwrap();
+    }
+}

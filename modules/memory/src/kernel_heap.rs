@@ -1,0 +1,100 @@
+//! The kernel's heap: the `#[global_allocator]` behind `Box`, `Vec`,
+//! `String` and `BTreeMap`.
+//!
+//! Which heap it is comes from the kernel command line — `heap=buddy`
+//! (the default), `heap=pool` or `heap=bump` — and its memory is a run of
+//! contiguous frames from the frame allocator: an eighth of free RAM,
+//! rounded down to a power of two (so the buddy heap starts as one block),
+//! between 256 KiB and 16 MiB.
+//!
+//! Two things can go wrong that `GlobalAlloc` cannot return as an error:
+//!
+//! - a bad `dealloc` (a double free, a pointer the heap never handed out):
+//!   the heap refuses it and [`report_misuse`] prints what and where; the
+//!   kernel carries on;
+//! - running out of memory: `alloc` returns null, and Rust calls the
+//!   allocation-error handler below, which reports the request and the
+//!   heap's state and stops the kernel.
+
+use crate::heap::{AnyHeap, Heap, HeapError, HeapKind, HeapStats, LockedHeap};
+use crate::setup;
+use core::alloc::Layout;
+use kernel::boot;
+
+/// The kernel heap. Empty (every allocation fails) until [`init`].
+#[global_allocator]
+pub static HEAP: LockedHeap<AnyHeap> = LockedHeap::new(AnyHeap::new(HeapKind::Buddy));
+
+const MIN_HEAP: usize = 256 << 10;
+const MAX_HEAP: usize = 16 << 20;
+
+/// Picks the heap from the command line and gives it its first region.
+pub(crate) fn init() {
+    let kind = match boot::option(boot::command_line(), "heap") {
+        None => HeapKind::Buddy,
+        Some(name) => HeapKind::parse(name).unwrap_or_else(|| {
+            log::warn!("heap={name} is not one of buddy, pool, bump: using buddy");
+            HeapKind::Buddy
+        }),
+    };
+    let free_bytes = setup::frames().counts().free * crate::frames::FRAME_SIZE;
+    let size = heap_size_for(free_bytes);
+    let Some((start, size)) = setup::allocate_heap_frames(size / crate::frames::FRAME_SIZE) else {
+        panic!("no {size} contiguous bytes of RAM for the kernel heap");
+    };
+    let mut heap = HEAP.lock();
+    *heap = AnyHeap::new(kind);
+    // SAFETY: the frames were just allocated for the heap alone, and are
+    // never freed; paging is off, so their physical address is usable.
+    if let Err(error) = unsafe { heap.add_region(start, size) } {
+        panic!("cannot give the heap its memory: {error}");
+    }
+    drop(heap);
+    HEAP.set_error_reporter(report_misuse);
+    log::info!(
+        "heap: {} heap of {} KiB at {start:#x}",
+        kind.name(),
+        size / 1024
+    );
+}
+
+/// An eighth of free memory, as a power of two, within the limits.
+pub fn heap_size_for(free_bytes: usize) -> usize {
+    let eighth = (free_bytes / 8).max(1);
+    (1 << (usize::BITS - 1 - eighth.leading_zeros())).clamp(MIN_HEAP, MAX_HEAP)
+}
+
+/// Prints a heap error that `dealloc` or `realloc` could not return.
+fn report_misuse(error: &HeapError) {
+    log::error!("heap: refused a bad free or realloc: {error} (the block is left as it was)");
+}
+
+/// `key=value` summary of heap statistics, as `heap` prints first.
+pub fn print_summary(kind: &str, stats: &HeapStats) {
+    kernel::println!(
+        "heap: kind={kind} total={} used={} free={} largest={} allocations={} peak={} requested={}",
+        stats.total,
+        stats.used,
+        stats.free,
+        stats.largest_free,
+        stats.allocations,
+        stats.peak_used,
+        stats.requested
+    );
+}
+
+#[alloc_error_handler]
+fn allocation_failed(layout: Layout) -> ! {
+    let stats = HEAP.try_stats().unwrap_or(HeapStats::empty());
+    panic!(
+        "out of memory: the kernel heap could not allocate {} bytes aligned to {} \
+         (heap: total={} used={} free={} largest={} allocations={})",
+        layout.size(),
+        layout.align(),
+        stats.total,
+        stats.used,
+        stats.free,
+        stats.largest_free,
+        stats.allocations
+    );
+}

@@ -1,0 +1,35 @@
+//! # Strata, chapter 2: memory
+//!
+//! Chapter 1 booted the machine; this chapter decides who gets which byte of
+//! it. Read it in this order:
+//!
+//! 1. [`memory_map`] — what RAM exists, from GRUB's multiboot2 memory map,
+//!    and what of it is already taken (the kernel, the boot information...);
+//! 2. [`frames`] — the physical frame allocator: 4 KiB frames, one bit each;
+//! 3. [`heap`] — byte-sized allocations: the buddy heap with block headers
+//!    (the kernel's `#[global_allocator]`), the first-fit pool and the bump
+//!    allocator, all behind one trait;
+//! 4. `setup` — how the kernel puts them together at boot;
+//! 5. `commands` — `heap`, `heapmap`, `alloc`, `free`, `frames`, `demo`.
+//!
+//! Everything in 1–3 is plain `no_std` code over memory the caller hands
+//! it, so it is tested on the host (`cargo htest -p strata-memory`) as well
+//! as in the kernel.
+#![cfg_attr(not(test), no_std)]
+// Rust's hook for reporting a failed allocation before stopping.
+#![cfg_attr(target_os = "none", feature(alloc_error_handler))]
+
+extern crate alloc;
+
+pub mod frames;
+pub mod heap;
+pub mod memory_map;
+
+#[cfg(target_os = "none")]
+pub mod commands;
+#[cfg(target_os = "none")]
+pub mod kernel_heap;
+#[cfg(target_os = "none")]
+pub mod setup;
+#[cfg(target_os = "none")]
+pub mod tests;

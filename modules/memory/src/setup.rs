@@ -1,0 +1,129 @@
+//! Chapter 2's start-up: from GRUB's memory map to a working heap.
+//!
+//! ```text
+//!  multiboot2 memory map ──> MemoryMap ──(reserve: first MiB, kernel, boot
+//!                                         info, modules, bitmaps)
+//!                               │
+//!                               ▼
+//!                        FrameAllocator ──(contiguous frames)──> kernel heap
+//! ```
+//!
+//! In this chapter paging is off, so a physical address *is* the address the
+//! CPU uses: the frame allocator's bitmaps and the heap are reached directly
+//! at the physical addresses the memory map gave us.
+
+use crate::frames::{FrameAllocator, FRAME_SIZE};
+use crate::kernel_heap;
+use crate::memory_map::{MapEntry, MemoryMap, PhysRange};
+use kernel::boot;
+use kernel::sync::{IrqMutex, IrqMutexGuard};
+use multiboot2::MemoryAreaType;
+
+/// The one frame allocator (None until [`init`]).
+static FRAMES: IrqMutex<Option<FrameAllocator<'static>>> = IrqMutex::new(None);
+/// The cleaned memory map, with its reservations, for the `frames` command
+/// and the tests.
+static MEMORY_MAP: spin::Once<MemoryMap> = spin::Once::new();
+
+const MIB: u64 = 1 << 20;
+
+/// Builds the memory map, the frame allocator and the heap.
+pub fn init() {
+    let mut map = memory_map_from_boot_info();
+    let words = FrameAllocator::storage_words(&map);
+    let bytes = (words * 4) as u64;
+    let Some(start) = map.find_available(bytes, MIB) else {
+        panic!("no room for the frame allocator's {bytes} bytes of bitmaps in the memory map");
+    };
+    map.reserve(
+        PhysRange::new(start, start + bytes),
+        "frame allocator bitmaps",
+    )
+    .expect("room for reservations");
+    // SAFETY: `start..start + bytes` is usable RAM (the map says so), and is
+    // now reserved, so nothing else will ever be given it; paging is off, so
+    // the physical address is the address; 4 KiB alignment suits u32s.
+    let storage = unsafe { core::slice::from_raw_parts_mut(start as usize as *mut u32, words) };
+    let frames = FrameAllocator::new(&map, storage);
+    let counts = frames.counts();
+    *FRAMES.lock() = Some(frames);
+    MEMORY_MAP.call_once(|| map);
+    log::info!(
+        "frames: {} free of {} ({} reserved), {} KiB of bitmaps at {start:#x}",
+        counts.free,
+        counts.total,
+        counts.reserved,
+        bytes / 1024
+    );
+    kernel_heap::init();
+}
+
+/// The map with everything the kernel already uses reserved.
+fn memory_map_from_boot_info() -> MemoryMap {
+    let info = boot::info();
+    let Some(tag) = info.memory_map_tag() else {
+        panic!("GRUB passed no memory map: cannot know where RAM is");
+    };
+    let entries = tag.memory_areas().iter().map(|area| MapEntry {
+        start: area.start_address(),
+        length: area.size(),
+        usable: area.typ() == MemoryAreaType::Available,
+    });
+    let mut map = match MemoryMap::from_entries(entries) {
+        Ok(map) => map,
+        Err(_) => panic!("the memory map has more pieces than Strata can track"),
+    };
+    let layout = boot::kernel_layout();
+    let (info_start, info_end) = boot::info_range();
+    let mut reserve = |start: usize, end: usize, reason| {
+        map.reserve(PhysRange::new(start as u64, end as u64), reason)
+            .expect("room for reservations");
+    };
+    reserve(0, MIB as usize, "first MiB: BIOS data, VGA memory, ROMs");
+    reserve(
+        layout.image.0,
+        layout.image.1,
+        "kernel image and boot stack",
+    );
+    reserve(info_start, info_end, "multiboot2 boot information");
+    for module in info.module_tags() {
+        reserve(
+            module.start_address() as usize,
+            module.end_address() as usize,
+            "GRUB module",
+        );
+    }
+    map
+}
+
+/// The frame allocator. Panics before [`init`].
+pub fn frames() -> FramesGuard {
+    FramesGuard(FRAMES.lock())
+}
+
+/// The locked frame allocator (interrupts stay off while it is held).
+pub struct FramesGuard(IrqMutexGuard<'static, Option<FrameAllocator<'static>>>);
+
+impl core::ops::Deref for FramesGuard {
+    type Target = FrameAllocator<'static>;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("memory::setup::init() has run")
+    }
+}
+
+impl core::ops::DerefMut for FramesGuard {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("memory::setup::init() has run")
+    }
+}
+
+/// The cleaned memory map. Panics before [`init`].
+pub fn memory_map() -> &'static MemoryMap {
+    MEMORY_MAP.get().expect("memory::setup::init() has run")
+}
+
+/// Frames for the heap: `count` contiguous frames, as a byte range.
+pub fn allocate_heap_frames(count: usize) -> Option<(usize, usize)> {
+    let start = frames().allocate_contiguous(count, FRAME_SIZE).ok()?;
+    Some((start, count * FRAME_SIZE))
+}

@@ -1,0 +1,411 @@
+//! Chapter 2's in-kernel tests: the heap and the frame allocator on the real
+//! (emulated) machine, at 16 MiB, 128 MiB and 1 GiB of RAM, under the buddy
+//! heap and again under the pool (`heap=pool`, see `ktest.conf`).
+
+use crate::frames::{FrameError, FRAME_SIZE};
+use crate::heap::{Heap, HeapKind};
+use crate::kernel_heap::HEAP;
+use crate::memory_map::{PhysRange, FRAME_SIZE as FRAME_SIZE_U64};
+use crate::setup::{frames, memory_map};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::NonNull;
+use kernel::cpu::interrupts;
+use kernel::ktest::KernelTest;
+use kernel::shell::{self, Outcome};
+use multiboot2::MemoryAreaType;
+
+/// Every chapter-2 test.
+pub const TESTS: &[KernelTest] = &[
+    KernelTest::new(
+        "heap::kind_follows_the_command_line",
+        kind_follows_the_command_line,
+    ),
+    KernelTest::new("heap::a_single_box", a_single_box),
+    KernelTest::new("heap::vec_of_1000_pushes", vec_of_1000_pushes),
+    KernelTest::new("heap::freed_memory_is_reused", freed_memory_is_reused),
+    KernelTest::new(
+        "heap::long_lived_box_survives_churn",
+        long_lived_box_survives_churn,
+    ),
+    KernelTest::new(
+        "heap::btree_map_of_10000_entries",
+        btree_map_of_10000_entries,
+    ),
+    KernelTest::new("heap::alignment_up_to_a_page", alignment_up_to_a_page),
+    KernelTest::new(
+        "heap::growing_vec_keeps_its_contents",
+        growing_vec_keeps_its_contents,
+    ),
+    KernelTest::new("heap::double_free_is_refused", double_free_is_refused),
+    KernelTest::new(
+        "heap::foreign_pointer_is_refused",
+        foreign_pointer_is_refused,
+    ),
+    KernelTest::new("heap::lock_keeps_interrupts_off", lock_keeps_interrupts_off),
+    KernelTest::new(
+        "frames::count_is_the_map_minus_reservations",
+        count_is_the_map_minus_reservations,
+    ),
+    KernelTest::new("frames::drained_then_refilled", drained_then_refilled),
+    KernelTest::new("frames::contiguous_and_aligned", contiguous_and_aligned),
+    KernelTest::new("frames::mistakes_are_refused", mistakes_are_refused),
+    KernelTest::new("shell::memory_commands_answer", memory_commands_answer),
+    KernelTest::new("heap::integrity_after_all_tests", integrity_after_all_tests),
+    KernelTest::expecting_panic(
+        "heap::exhaustion_is_reported",
+        exhaustion_is_reported,
+        "out of memory: the kernel heap could not allocate",
+    ),
+];
+
+fn heap_owns(address: usize) -> bool {
+    let pointer = NonNull::new(address as *mut u8).expect("not null");
+    HEAP.lock().usable_size(pointer).is_ok()
+}
+
+fn kind_follows_the_command_line() {
+    let expected = kernel::boot::option(kernel::boot::command_line(), "heap")
+        .and_then(HeapKind::parse)
+        .unwrap_or(HeapKind::Buddy);
+    assert_eq!(HEAP.lock().kind(), expected);
+    assert!(
+        HEAP.lock().stats().total >= 256 << 10,
+        "the heap has memory"
+    );
+}
+
+fn a_single_box() {
+    let before = HEAP.lock().stats().allocations;
+    let boxed = Box::new(0xC0FF_EE42u32);
+    assert_eq!(*boxed, 0xC0FF_EE42);
+    assert!(
+        heap_owns(&*boxed as *const u32 as usize),
+        "the box lives in the heap"
+    );
+    assert_eq!(HEAP.lock().stats().allocations, before + 1);
+    drop(boxed);
+    assert_eq!(HEAP.lock().stats().allocations, before);
+}
+
+fn vec_of_1000_pushes() {
+    let mut numbers = Vec::new();
+    for i in 0..1000u32 {
+        numbers.push(i * 3);
+    }
+    assert_eq!(numbers.len(), 1000);
+    assert!(numbers.iter().enumerate().all(|(i, &n)| n == i as u32 * 3));
+    assert_eq!(
+        numbers.iter().map(|&n| u64::from(n)).sum::<u64>(),
+        3 * 999 * 1000 / 2
+    );
+}
+
+/// Allocates, in 1 KiB boxes, twice as much as the whole heap: only
+/// possible if freed blocks are handed out again.
+fn freed_memory_is_reused() {
+    let before = HEAP.lock().stats();
+    let rounds = 2 * before.total / 1024 + 1;
+    for round in 0..rounds {
+        let block = Box::new([round as u8; 1024]);
+        assert!(block.iter().all(|&b| b == round as u8));
+    }
+    let after = HEAP.lock().stats();
+    assert_eq!(
+        (after.used, after.allocations),
+        (before.used, before.allocations)
+    );
+}
+
+fn long_lived_box_survives_churn() {
+    let keeper = Box::new([0x5A5A_5A5Au32; 64]);
+    let total = HEAP.lock().stats().total;
+    for round in 0..2 * total / 512 {
+        let short = Box::new([round as u32; 128]);
+        assert_eq!(short[127], round as u32);
+    }
+    assert!(
+        keeper.iter().all(|&word| word == 0x5A5A_5A5A),
+        "the long-lived box was overwritten"
+    );
+}
+
+fn btree_map_of_10000_entries() {
+    let before = HEAP.lock().stats().allocations;
+    let mut map = BTreeMap::new();
+    for key in 0..10_000u32 {
+        map.insert(key, key.wrapping_mul(2_654_435_761));
+    }
+    assert_eq!(map.len(), 10_000);
+    for key in (0..10_000u32).step_by(7) {
+        assert_eq!(map.get(&key), Some(&key.wrapping_mul(2_654_435_761)));
+    }
+    let text: String = alloc::format!("{} entries, first {:?}", map.len(), map.iter().next());
+    assert_eq!(text, "10000 entries, first Some((0, 0))");
+    drop(text);
+    drop(map);
+    assert_eq!(
+        HEAP.lock().stats().allocations,
+        before,
+        "every node was freed"
+    );
+}
+
+fn alignment_up_to_a_page() {
+    #[repr(C, align(4096))]
+    struct Page([u8; 4096]);
+    #[repr(C, align(64))]
+    struct Line([u8; 64]);
+    let page = Box::new(Page([1; 4096]));
+    let line = Box::new(Line([2; 64]));
+    assert_eq!(&*page as *const Page as usize % 4096, 0);
+    assert_eq!(&*line as *const Line as usize % 64, 0);
+    assert!(page.0.iter().all(|&b| b == 1) && line.0.iter().all(|&b| b == 2));
+}
+
+/// Two vectors growing in turn get in each other's way, so reallocation
+/// must sometimes move a block (and sometimes grows it in place).
+fn growing_vec_keeps_its_contents() {
+    let (mut evens, mut odds): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+    let mut moves = 0;
+    for i in 0..10_000 {
+        let (before_evens, before_odds) = (evens.as_ptr(), odds.as_ptr());
+        evens.push(2 * i);
+        odds.push(2 * i + 1);
+        let grew = |old: *const u32, vec: &Vec<u32>| vec.len() > 1 && old != vec.as_ptr();
+        moves += usize::from(grew(before_evens, &evens)) + usize::from(grew(before_odds, &odds));
+    }
+    assert!(moves > 0, "interleaved growth never moved a block");
+    assert!(evens.iter().enumerate().all(|(i, &n)| n == 2 * i as u32));
+    assert!(odds.iter().enumerate().all(|(i, &n)| n == 2 * i as u32 + 1));
+    evens.truncate(5);
+    evens.shrink_to_fit();
+    assert_eq!(evens, [0, 2, 4, 6, 8]);
+}
+
+fn double_free_is_refused() {
+    let layout = Layout::from_size_align(48, 8).unwrap();
+    // SAFETY: the second dealloc is the point of the test: the heap must
+    // detect it and leave itself untouched.
+    unsafe {
+        let pointer = HEAP.alloc(layout);
+        assert!(!pointer.is_null());
+        HEAP.dealloc(pointer, layout);
+        let stats = HEAP.lock().stats();
+        let errors = HEAP.errors_reported();
+        HEAP.dealloc(pointer, layout);
+        assert_eq!(
+            HEAP.errors_reported(),
+            errors + 1,
+            "the double free was reported"
+        );
+        assert_eq!(HEAP.lock().stats(), stats, "and changed nothing");
+    }
+    assert_eq!(HEAP.lock().check_integrity(), Ok(()));
+}
+
+fn foreign_pointer_is_refused() {
+    let mut on_the_stack = [0u8; 64];
+    let layout = Layout::new::<[u8; 64]>();
+    let stats = HEAP.lock().stats();
+    let errors = HEAP.errors_reported();
+    // SAFETY: the heap checks the pointer and must refuse it.
+    unsafe { HEAP.dealloc(on_the_stack.as_mut_ptr(), layout) };
+    assert_eq!(HEAP.errors_reported(), errors + 1);
+    assert_eq!(HEAP.lock().stats(), stats);
+    // A pointer into the middle of a live block is refused too.
+    let block = Box::new([7u8; 256]);
+    let inside = &block[100] as *const u8 as *mut u8;
+    // SAFETY: as above; `block` stays valid and is freed normally below.
+    unsafe { HEAP.dealloc(inside, layout) };
+    assert_eq!(HEAP.errors_reported(), errors + 2);
+    assert!(block.iter().all(|&b| b == 7));
+}
+
+fn lock_keeps_interrupts_off() {
+    assert!(interrupts::are_enabled());
+    let guard = HEAP.lock();
+    assert!(
+        !interrupts::are_enabled(),
+        "an interrupt could find the heap half-changed"
+    );
+    drop(guard);
+    assert!(interrupts::are_enabled());
+}
+
+/// Frames reserved by the map, recounted from the raw boot information.
+fn expected_available_frames() -> (usize, usize) {
+    let info = kernel::boot::info();
+    let areas = info.memory_map_tag().expect("a memory map").memory_areas();
+    let reservations = memory_map().reservations();
+    let reserved = |frame: u64| {
+        reservations.iter().any(|r| {
+            (r.range.frames_touched().start..r.range.frames_touched().end).contains(&frame)
+        })
+    };
+    let (mut usable, mut available) = (0, 0);
+    for area in areas
+        .iter()
+        .filter(|area| area.typ() == MemoryAreaType::Available)
+    {
+        let range =
+            PhysRange::new(area.start_address(), area.end_address().min(1 << 32)).frames_inside();
+        let mut frame = range.start;
+        while frame < range.end {
+            usable += 1;
+            available += usize::from(!reserved(frame));
+            frame += FRAME_SIZE_U64;
+        }
+    }
+    (usable, available)
+}
+
+fn count_is_the_map_minus_reservations() {
+    let (usable, available) = expected_available_frames();
+    let counts = frames().counts();
+    assert_eq!(counts.total, usable);
+    assert_eq!(counts.free + counts.used, available);
+    assert_eq!(counts.reserved, usable - available);
+    // What is used is the heap (no test keeps frames).
+    let heap_frames = HEAP.lock().stats().total.div_ceil(FRAME_SIZE);
+    assert_eq!(counts.used, heap_frames);
+    let frames = frames();
+    assert!(
+        (0..256).all(|frame| !frames.is_available(frame * FRAME_SIZE)),
+        "no frame of the first MiB may ever be handed out"
+    );
+}
+
+fn is_reserved(address: usize) -> bool {
+    memory_map().reservations().iter().any(|r| {
+        let range = r.range.frames_touched();
+        (range.start..range.end).contains(&(address as u64))
+    })
+}
+
+/// Takes every free frame, one at a time, linking them into a list through
+/// their first word (which proves each is real, writable RAM), then gives
+/// them all back.
+fn drained_then_refilled() {
+    let before = frames().counts();
+    let mut list = 0usize;
+    let mut taken = 0;
+    loop {
+        let result = frames().allocate();
+        match result {
+            Ok(address) => {
+                assert!(
+                    !is_reserved(address),
+                    "reserved frame {address:#x} handed out"
+                );
+                assert!(
+                    !heap_owns(address + 16),
+                    "heap frame {address:#x} handed out"
+                );
+                // SAFETY: the frame is ours until freed below; paging is off,
+                // so its physical address is where the CPU writes.
+                unsafe { (address as *mut usize).write(list) };
+                list = address;
+                taken += 1;
+            }
+            Err(error) => {
+                assert_eq!(
+                    error,
+                    FrameError::OutOfFrames {
+                        count: 1,
+                        align: FRAME_SIZE
+                    }
+                );
+                break;
+            }
+        }
+    }
+    assert_eq!(taken, before.free);
+    assert_eq!(frames().counts().free, 0);
+    assert!(
+        frames().allocate_contiguous(1, FRAME_SIZE).is_err(),
+        "empty stays empty"
+    );
+    while list != 0 {
+        // SAFETY: each frame on the list holds the address of the next.
+        let next = unsafe { (list as *const usize).read() };
+        frames().free(list).expect("a frame we took");
+        list = next;
+    }
+    assert_eq!(frames().counts(), before);
+}
+
+fn contiguous_and_aligned() {
+    let before = frames().counts();
+    let run = frames()
+        .allocate_contiguous(16, 64 << 10)
+        .expect("64 KiB free somewhere");
+    assert_eq!(run % (64 << 10), 0);
+    for frame in 0..16 {
+        assert!(!frames().is_free(run + frame * FRAME_SIZE));
+    }
+    frames().free_contiguous(run, 16).unwrap();
+    assert_eq!(frames().counts(), before);
+}
+
+fn mistakes_are_refused() {
+    let before = frames().counts();
+    assert_eq!(
+        frames().free(0x1000),
+        Err(FrameError::Reserved { address: 0x1000 })
+    );
+    let kernel_start = kernel::boot::kernel_layout().image.0;
+    assert_eq!(
+        frames().free(kernel_start),
+        Err(FrameError::Reserved {
+            address: kernel_start
+        })
+    );
+    let frame = frames().allocate().unwrap();
+    frames().free(frame).unwrap();
+    assert_eq!(
+        frames().free(frame),
+        Err(FrameError::DoubleFree { address: frame })
+    );
+    assert_eq!(
+        frames().free(frame + 8),
+        Err(FrameError::Unaligned { address: frame + 8 })
+    );
+    assert_eq!(
+        frames().free(0xFFFF_F000),
+        Err(FrameError::OutOfRange {
+            address: 0xFFFF_F000
+        })
+    );
+    assert_eq!(frames().counts(), before);
+}
+
+fn memory_commands_answer() {
+    assert_eq!(shell::execute("heap"), Outcome::Ran);
+    assert_eq!(shell::execute("heap check"), Outcome::Ran);
+    assert_eq!(shell::execute("frames"), Outcome::Ran);
+    assert_eq!(shell::execute("alloc 4000000000"), Outcome::Failed);
+    assert_eq!(shell::execute("free 999999"), Outcome::Failed);
+    let before = HEAP.lock().stats();
+    assert_eq!(shell::execute("alloc 100 64"), Outcome::Ran);
+    assert_eq!(HEAP.lock().stats().allocations, before.allocations + 1);
+    assert_eq!(
+        shell::execute("alloc 100 3"),
+        Outcome::Failed,
+        "3 is not a power of two"
+    );
+}
+
+fn integrity_after_all_tests() {
+    assert_eq!(HEAP.lock().check_integrity(), Ok(()));
+}
+
+fn exhaustion_is_reported() {
+    let total = HEAP.lock().stats().total;
+    let too_big: Vec<u8> = Vec::with_capacity(total + 1);
+    // Not reached: the allocation-error handler stops the kernel.
+    assert!(too_big.capacity() > total);
+}
