@@ -256,14 +256,7 @@ impl BuddyHeap {
     /// allocated.
     fn find_allocated(&self, pointer: NonNull<u8>) -> Result<Allocated, HeapError> {
         let address = pointer.as_ptr() as usize;
-        let region = self
-            .regions
-            .find(address)
-            .ok_or(HeapError::ForeignPointer { address })?;
-        let (start, _) = self.regions.get(region);
-        if !address.is_multiple_of(SHIM_SIZE) || address < start + HEADER_SIZE {
-            return Err(HeapError::InvalidPointer { address });
-        }
+        let (region, start) = self.regions.locate(address, SHIM_SIZE, HEADER_SIZE)?;
         // An over-aligned payload has a shim pointing back at its header.
         let (check, offset) = self.read_shim(address);
         let offset = offset as usize;
@@ -375,13 +368,11 @@ impl Heap for BuddyHeap {
     /// Carves the region into the largest aligned power-of-two blocks that
     /// fit: a 96 KiB region becomes one 64 KiB and one 32 KiB block.
     unsafe fn add_region(&mut self, start: usize, size: usize) -> Result<(), HeapError> {
-        let bad = HeapError::BadRegion { start, size };
-        let end = start.checked_add(size).ok_or(bad)? & !(MIN_BLOCK - 1);
-        let aligned = start.checked_next_multiple_of(MAX_ALIGN).ok_or(bad)?;
-        if aligned >= end || end - aligned < MIN_BLOCK || end - aligned > isize::MAX as usize {
-            return Err(bad);
-        }
-        let region = self.regions.add(aligned, end)?;
+        let (region, aligned, end) = self.regions.claim(
+            (start, size),
+            (MAX_ALIGN, MIN_BLOCK),
+            (MIN_BLOCK, isize::MAX as usize),
+        )?;
         let mut offset = 0;
         while offset < end - aligned {
             let room = end - aligned - offset;

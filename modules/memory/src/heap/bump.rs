@@ -98,14 +98,7 @@ impl BumpHeap {
     /// Checks that `pointer` is a live block; returns (payload, size, region).
     fn find_allocated(&self, pointer: NonNull<u8>) -> Result<(usize, usize, usize), HeapError> {
         let address = pointer.as_ptr() as usize;
-        let region = self
-            .regions
-            .find(address)
-            .ok_or(HeapError::ForeignPointer { address })?;
-        let (start, _) = self.regions.get(region);
-        if !address.is_multiple_of(HEADER_SIZE) || address < start + HEADER_SIZE {
-            return Err(HeapError::InvalidPointer { address });
-        }
+        let (region, _) = self.regions.locate(address, HEADER_SIZE, HEADER_SIZE)?;
         let (check, size) = self.read_header(address);
         let size = size as usize;
         let top = self.tops[region];
@@ -143,13 +136,11 @@ impl Heap for BumpHeap {
     }
 
     unsafe fn add_region(&mut self, start: usize, size: usize) -> Result<(), HeapError> {
-        let bad = HeapError::BadRegion { start, size };
-        let aligned = start.checked_next_multiple_of(HEADER_SIZE).ok_or(bad)?;
-        let end = start.checked_add(size).ok_or(bad)? & !(HEADER_SIZE - 1);
-        if aligned >= end || end - aligned < 2 * HEADER_SIZE {
-            return Err(bad);
-        }
-        let index = self.regions.add(aligned, end)?;
+        let (index, aligned, end) = self.regions.claim(
+            (start, size),
+            (HEADER_SIZE, HEADER_SIZE),
+            (2 * HEADER_SIZE, usize::MAX),
+        )?;
         self.tops[index] = aligned;
         self.total += end - aligned;
         Ok(())

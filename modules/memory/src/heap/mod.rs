@@ -280,6 +280,43 @@ impl Regions {
             .position(|(start, end)| (start..end).contains(&address))
     }
 
+    /// Trims `[start, start + size)` to a start aligned to `align` and an
+    /// end aligned to `granule`, checks that `min..=max` bytes remain and
+    /// that it overlaps no region, and adds it. Returns (index, start, end).
+    fn claim(
+        &mut self,
+        (start, size): (usize, usize),
+        (align, granule): (usize, usize),
+        (min, max): (usize, usize),
+    ) -> Result<(usize, usize, usize), HeapError> {
+        let bad = HeapError::BadRegion { start, size };
+        let aligned = start.checked_next_multiple_of(align).ok_or(bad)?;
+        let end = start.checked_add(size).ok_or(bad)? & !(granule - 1);
+        if aligned >= end || !(min..=max).contains(&(end - aligned)) {
+            return Err(bad);
+        }
+        Ok((self.add(aligned, end)?, aligned, end))
+    }
+
+    /// The region of a pointer handed back to a heap whose payloads are
+    /// `align`-aligned and follow a header of at least `header` bytes.
+    /// Returns (index, region start).
+    fn locate(
+        &self,
+        address: usize,
+        align: usize,
+        header: usize,
+    ) -> Result<(usize, usize), HeapError> {
+        let index = self
+            .find(address)
+            .ok_or(HeapError::ForeignPointer { address })?;
+        let (start, _) = self.get(index);
+        if !address.is_multiple_of(align) || address - start < header {
+            return Err(HeapError::InvalidPointer { address });
+        }
+        Ok((index, start))
+    }
+
     /// Adds `[start, end)` after checking it overlaps no other region.
     fn add(&mut self, start: usize, end: usize) -> Result<usize, HeapError> {
         if self.iter().any(|(s, e)| start < e && s < end) {

@@ -207,14 +207,7 @@ impl PoolHeap {
         pointer: NonNull<u8>,
     ) -> Result<(usize, usize, ChunkHeader), HeapError> {
         let address = pointer.as_ptr() as usize;
-        let region = self
-            .regions
-            .find(address)
-            .ok_or(HeapError::ForeignPointer { address })?;
-        let (start, _) = self.regions.get(region);
-        if !address.is_multiple_of(GRANULE) || address < start + HEADER_SIZE {
-            return Err(HeapError::InvalidPointer { address });
-        }
+        let (region, _) = self.regions.locate(address, GRANULE, HEADER_SIZE)?;
         let chunk = address - HEADER_SIZE;
         match self.valid_header(chunk, region) {
             None => Err(HeapError::InvalidPointer { address }),
@@ -333,13 +326,11 @@ impl Heap for PoolHeap {
     /// The whole region becomes one free chunk (seed 000's
     /// `extend_allocation_space` for every region after the first).
     unsafe fn add_region(&mut self, start: usize, size: usize) -> Result<(), HeapError> {
-        let bad = HeapError::BadRegion { start, size };
-        let aligned = start.checked_next_multiple_of(GRANULE).ok_or(bad)?;
-        let end = start.checked_add(size).ok_or(bad)? & !(GRANULE - 1);
-        if aligned >= end || end - aligned < MIN_CHUNK || end - aligned > u32::MAX as usize {
-            return Err(bad);
-        }
-        self.regions.add(aligned, end)?;
+        let (_, aligned, end) = self.regions.claim(
+            (start, size),
+            (GRANULE, GRANULE),
+            (MIN_CHUNK, u32::MAX as usize),
+        )?;
         self.push_free(aligned, end - aligned, 0);
         self.total += end - aligned;
         Ok(())
