@@ -44,8 +44,8 @@
 //! before the payload records the distance back to the header.
 
 use super::{
-    check_alignment, out_of_memory, reallocate_by_moving, BlockInfo, Heap, HeapError, HeapStats,
-    Regions, MAX_ALIGN, SIZE_CLASSES,
+    check_alignment, out_of_memory, reallocate_by_moving, Accounting, BlockInfo, Heap, HeapError,
+    HeapStats, Regions, MAX_ALIGN, SIZE_CLASSES,
 };
 use core::alloc::Layout;
 use core::mem::size_of;
@@ -106,11 +106,7 @@ pub struct BuddyHeap {
     /// Bit `k` set = the free list of order `k` is not empty.
     non_empty: u32,
     free_counts: [u32; ORDERS],
-    total: usize,
-    used: usize,
-    requested: usize,
-    allocations: usize,
-    peak_used: usize,
+    counts: Accounting,
 }
 
 /// Where an allocated block is, found from a payload pointer.
@@ -128,11 +124,7 @@ impl BuddyHeap {
             free_heads: [0; ORDERS],
             non_empty: 0,
             free_counts: [0; ORDERS],
-            total: 0,
-            used: 0,
-            requested: 0,
-            allocations: 0,
-            peak_used: 0,
+            counts: Accounting::new(),
         }
     }
 
@@ -388,7 +380,7 @@ impl Heap for BuddyHeap {
             offset += 1 << order;
         }
         debug_assert_eq!(self.regions.find(aligned), Some(region));
-        self.total += end - aligned;
+        self.counts.total += end - aligned;
         Ok(())
     }
 
@@ -419,19 +411,14 @@ impl Heap for BuddyHeap {
         if offset > HEADER_SIZE {
             self.write_shim(payload, offset);
         }
-        self.used += 1 << order;
-        self.peak_used = self.peak_used.max(self.used);
-        self.requested += layout.size();
-        self.allocations += 1;
+        self.counts.allocated(1 << order, layout.size());
         Ok(NonNull::new(payload as *mut u8).expect("blocks are never at address 0"))
     }
 
     fn deallocate(&mut self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
         let allocated = self.find_allocated(pointer)?;
         self.free_block(allocated.block, allocated.order, allocated.region)?;
-        self.used -= 1 << allocated.order;
-        self.requested = self.requested.saturating_sub(layout.size());
-        self.allocations -= 1;
+        self.counts.freed(1 << allocated.order, layout.size());
         Ok(())
     }
 
@@ -475,9 +462,8 @@ impl Heap for BuddyHeap {
                     self.push_free(block + (1 << step), step);
                 }
                 self.write_header(block, wanted, USED, 0, 0);
-                self.used = self.used - (1 << order) + (1 << wanted);
-                self.peak_used = self.peak_used.max(self.used);
-                self.requested = self.requested.saturating_sub(layout.size()) + new_size;
+                self.counts
+                    .resized((1 << order, 1 << wanted), (layout.size(), new_size));
                 return Ok(pointer);
             }
         }
@@ -490,22 +476,12 @@ impl Heap for BuddyHeap {
     }
 
     fn stats(&self) -> HeapStats {
-        let mut free_blocks = [0; SIZE_CLASSES];
-        free_blocks.copy_from_slice(&self.free_counts);
-        HeapStats {
-            total: self.total,
-            used: self.used,
-            requested: self.requested,
-            free: self.total - self.used,
-            largest_free: match self.non_empty {
-                0 => 0,
-                mask => 1 << (u32::BITS - 1 - mask.leading_zeros()),
-            },
-            allocations: self.allocations,
-            peak_used: self.peak_used,
-            free_blocks,
-            regions: self.regions.len,
-        }
+        let largest_free = match self.non_empty {
+            0 => 0,
+            mask => 1 << (u32::BITS - 1 - mask.leading_zeros()),
+        };
+        self.counts
+            .stats(largest_free, self.free_counts, self.regions.len)
     }
 
     fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {

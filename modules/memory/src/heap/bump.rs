@@ -19,8 +19,8 @@
 //! newest block also moves `top` back, so a stack-like pattern reuses memory.
 
 use super::{
-    check_alignment, out_of_memory, reallocate_by_moving, size_class, BlockInfo, Heap, HeapError,
-    HeapStats, Regions, MAX_REGIONS, SIZE_CLASSES,
+    check_alignment, out_of_memory, reallocate_by_moving, size_class, Accounting, BlockInfo, Heap,
+    HeapError, HeapStats, Regions, MAX_REGIONS, SIZE_CLASSES,
 };
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -39,10 +39,9 @@ pub struct BumpHeap {
     current: usize,
     /// The newest live block's payload (0 = none), for freeing it back.
     newest: usize,
-    total: usize,
-    requested: usize,
-    allocations: usize,
-    peak_used: usize,
+    /// Live allocations and requested bytes. `used` is not counted here: a
+    /// bump heap's used bytes are simply its tops minus its starts.
+    counts: Accounting,
 }
 
 impl BumpHeap {
@@ -52,10 +51,7 @@ impl BumpHeap {
             tops: [0; MAX_REGIONS],
             current: 0,
             newest: 0,
-            total: 0,
-            requested: 0,
-            allocations: 0,
-            peak_used: 0,
+            counts: Accounting::new(),
         }
     }
 
@@ -63,7 +59,7 @@ impl BumpHeap {
     /// Refused while allocations are live: their memory would be handed out
     /// a second time.
     pub fn reset(&mut self) -> Result<(), HeapError> {
-        if self.allocations != 0 {
+        if self.counts.allocations != 0 {
             return Err(HeapError::Unsupported("reset while allocations are live"));
         }
         for index in 0..self.regions.len {
@@ -80,6 +76,10 @@ impl BumpHeap {
             .zip(self.tops)
             .map(|((start, _), top)| top - start)
             .sum()
+    }
+
+    fn note_peak(&mut self) {
+        self.counts.peak_used = self.counts.peak_used.max(self.used());
     }
 
     fn read_header(&self, payload: usize) -> (u32, u32) {
@@ -142,7 +142,7 @@ impl Heap for BumpHeap {
             (2 * HEADER_SIZE, usize::MAX),
         )?;
         self.tops[index] = aligned;
-        self.total += end - aligned;
+        self.counts.total += end - aligned;
         Ok(())
     }
 
@@ -156,18 +156,16 @@ impl Heap for BumpHeap {
         self.tops[index] = top;
         self.write_header(payload, LIVE_MAGIC, layout.size());
         self.newest = payload;
-        self.requested += layout.size();
-        self.allocations += 1;
-        self.peak_used = self.peak_used.max(self.used());
+        self.counts.allocated(0, layout.size());
+        self.note_peak();
         Ok(NonNull::new(payload as *mut u8).expect("regions never start at 0"))
     }
 
     fn deallocate(&mut self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
         let (payload, _, region) = self.find_allocated(pointer)?;
         self.write_header(payload, FREED_MAGIC, layout.size());
-        self.requested = self.requested.saturating_sub(layout.size());
-        self.allocations -= 1;
-        if self.allocations == 0 {
+        self.counts.freed(0, layout.size());
+        if self.counts.allocations == 0 {
             self.reset()?;
         } else if payload == self.newest {
             // The newest block: give its bytes back (down to its header).
@@ -193,13 +191,13 @@ impl Heap for BumpHeap {
             if let Some(top) = top.filter(|&top| top <= end && new_size <= u32::MAX as usize) {
                 self.tops[region] = top;
                 self.write_header(payload, LIVE_MAGIC, new_size);
-                self.requested = self.requested - size + new_size;
-                self.peak_used = self.peak_used.max(self.used());
+                self.counts.resized((0, 0), (size, new_size));
+                self.note_peak();
                 return Ok(pointer);
             }
         } else if new_size <= size {
             self.write_header(payload, LIVE_MAGIC, new_size);
-            self.requested = self.requested - size + new_size;
+            self.counts.resized((0, 0), (size, new_size));
             return Ok(pointer);
         }
         reallocate_by_moving(self, pointer, layout, new_size)
@@ -226,16 +224,13 @@ impl Heap for BumpHeap {
             }
         }
         let used = self.used();
+        let stats = self
+            .counts
+            .stats(largest_free, free_blocks, self.regions.len);
         HeapStats {
-            total: self.total,
             used,
-            requested: self.requested,
-            free: self.total - used,
-            largest_free,
-            allocations: self.allocations,
-            peak_used: self.peak_used,
-            free_blocks,
-            regions: self.regions.len,
+            free: stats.total - used,
+            ..stats
         }
     }
 

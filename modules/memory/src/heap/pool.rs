@@ -24,8 +24,8 @@
 //! two) but allocation is O(free chunks) and the heap fragments over time.
 
 use super::{
-    check_alignment, out_of_memory, reallocate_by_moving, size_class, BlockInfo, Heap, HeapError,
-    HeapStats, Regions, SIZE_CLASSES,
+    check_alignment, out_of_memory, reallocate_by_moving, size_class, Accounting, BlockInfo, Heap,
+    HeapError, HeapStats, Regions, SIZE_CLASSES,
 };
 use core::alloc::Layout;
 use core::mem::size_of;
@@ -71,11 +71,7 @@ pub struct PoolHeap {
     /// First free chunk (0 = none).
     free_head: usize,
     free_chunks: usize,
-    total: usize,
-    used: usize,
-    requested: usize,
-    allocations: usize,
-    peak_used: usize,
+    counts: Accounting,
 }
 
 impl PoolHeap {
@@ -84,11 +80,7 @@ impl PoolHeap {
             regions: Regions::new(),
             free_head: 0,
             free_chunks: 0,
-            total: 0,
-            used: 0,
-            requested: 0,
-            allocations: 0,
-            peak_used: 0,
+            counts: Accounting::new(),
         }
     }
 
@@ -332,7 +324,7 @@ impl Heap for PoolHeap {
             (MIN_CHUNK, u32::MAX as usize),
         )?;
         self.push_free(aligned, end - aligned, 0);
-        self.total += end - aligned;
+        self.counts.total += end - aligned;
         Ok(())
     }
 
@@ -369,10 +361,7 @@ impl Heap for PoolHeap {
         self.update_next_prev_size(block, block_size, region);
         // The tail, if big enough, is split off and freed (`chunk_split`).
         let final_size = self.trim(block, block_size, need, region)?;
-        self.used += final_size;
-        self.peak_used = self.peak_used.max(self.used);
-        self.requested += layout.size();
-        self.allocations += 1;
+        self.counts.allocated(final_size, layout.size());
         Ok(NonNull::new((block + HEADER_SIZE) as *mut u8).expect("chunks are never at 0"))
     }
 
@@ -408,9 +397,7 @@ impl Heap for PoolHeap {
         }
         self.push_free(merged, merged_size, prev_size);
         self.update_next_prev_size(merged, merged_size, region);
-        self.used -= size;
-        self.requested = self.requested.saturating_sub(layout.size());
-        self.allocations -= 1;
+        self.counts.freed(size, layout.size());
         Ok(())
     }
 
@@ -446,9 +433,8 @@ impl Heap for PoolHeap {
             }
         }
         let final_size = self.trim(chunk, available, need, region)?;
-        self.used = self.used - size + final_size;
-        self.peak_used = self.peak_used.max(self.used);
-        self.requested = self.requested.saturating_sub(layout.size()) + new_size;
+        self.counts
+            .resized((size, final_size), (layout.size(), new_size));
         Ok(pointer)
     }
 
@@ -458,24 +444,16 @@ impl Heap for PoolHeap {
     }
 
     fn stats(&self) -> HeapStats {
-        let mut stats = HeapStats::empty();
+        let (mut free_blocks, mut largest_free) = ([0; SIZE_CLASSES], 0);
         let mut chunk = self.free_head;
         while chunk != 0 {
             let size = self.read_header(chunk).size as usize;
-            stats.free_blocks[size_class(size).min(SIZE_CLASSES - 1)] += 1;
-            stats.largest_free = stats.largest_free.max(size);
+            free_blocks[size_class(size).min(SIZE_CLASSES - 1)] += 1;
+            largest_free = largest_free.max(size);
             chunk = self.links(chunk).next;
         }
-        HeapStats {
-            total: self.total,
-            used: self.used,
-            requested: self.requested,
-            free: self.total - self.used,
-            allocations: self.allocations,
-            peak_used: self.peak_used,
-            regions: self.regions.len,
-            ..stats
-        }
+        self.counts
+            .stats(largest_free, free_blocks, self.regions.len)
     }
 
     fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
