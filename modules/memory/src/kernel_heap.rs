@@ -19,6 +19,7 @@
 use crate::heap::{AnyHeap, Heap, HeapError, HeapKind, HeapStats, LockedHeap};
 use crate::setup;
 use core::alloc::Layout;
+use core::fmt::{self, Write};
 use kernel::boot;
 
 /// The kernel heap. Empty (every allocation fails) until [`init`].
@@ -30,22 +31,38 @@ const MAX_HEAP: usize = 16 << 20;
 
 /// Picks the heap from the command line and gives it its first region.
 pub(crate) fn init() {
-    let kind = match boot::option(boot::command_line(), "heap") {
-        None => HeapKind::Buddy,
-        Some(name) => HeapKind::parse(name).unwrap_or_else(|| {
-            log::warn!("heap={name} is not one of buddy, pool, bump: using buddy");
-            HeapKind::Buddy
-        }),
-    };
+    let kind = kind_from_command_line();
     let free_bytes = setup::frames().counts().free * crate::frames::FRAME_SIZE;
     let size = heap_size_for(free_bytes);
     let Some((start, size)) = setup::allocate_heap_frames(size / crate::frames::FRAME_SIZE) else {
         panic!("no {size} contiguous bytes of RAM for the kernel heap");
     };
-    let mut heap = HEAP.lock();
-    *heap = AnyHeap::new(kind);
     // SAFETY: the frames were just allocated for the heap alone, and are
     // never freed; paging is off, so their physical address is usable.
+    unsafe { install(kind, start, size) };
+}
+
+/// The heap `heap=` on the kernel command line asks for (buddy if none).
+pub fn kind_from_command_line() -> HeapKind {
+    match boot::option(boot::command_line(), "heap") {
+        None => HeapKind::Buddy,
+        Some(name) => HeapKind::parse(name).unwrap_or_else(|| {
+            log::warn!("heap={name} is not one of buddy, pool, bump: using buddy");
+            HeapKind::Buddy
+        }),
+    }
+}
+
+/// Makes [`HEAP`] an empty heap of `kind` with `[start, start + size)` as
+/// its first region, and routes its misuse reports to the log.
+///
+/// # Safety
+/// The memory must be usable by the heap alone, for ever (as for
+/// [`Heap::add_region`]), and nothing may have been allocated yet.
+pub unsafe fn install(kind: HeapKind, start: usize, size: usize) {
+    let mut heap = HEAP.lock();
+    *heap = AnyHeap::new(kind);
+    // SAFETY: the caller's promise.
     if let Err(error) = unsafe { heap.add_region(start, size) } {
         panic!("cannot give the heap its memory: {error}");
     }
@@ -69,9 +86,22 @@ fn report_misuse(error: &HeapError) {
     log::error!("heap: refused a bad free or realloc: {error} (the block is left as it was)");
 }
 
+/// Adds `key=value` pairs to the end of the `heap:` summary line.
+pub type SummaryExtension = fn(&mut dyn Write) -> fmt::Result;
+
+static SUMMARY_EXTENSION: spin::Once<SummaryExtension> = spin::Once::new();
+
+/// Lets a later chapter append its own figures to the `heap:` summary line
+/// (chapter 3 adds what is reserved, mapped and faulted in). Set once.
+pub fn extend_summary(extension: SummaryExtension) {
+    SUMMARY_EXTENSION.call_once(|| extension);
+}
+
 /// `key=value` summary of heap statistics, as `heap` prints first.
 pub fn print_summary(kind: &str, stats: &HeapStats) {
-    kernel::println!(
+    let mut line = kernel::shell::format::FixedText::<320>::new();
+    let _ = write!(
+        line,
         "heap: kind={kind} total={} used={} free={} largest={} allocations={} peak={} requested={}",
         stats.total,
         stats.used,
@@ -81,6 +111,10 @@ pub fn print_summary(kind: &str, stats: &HeapStats) {
         stats.peak_used,
         stats.requested
     );
+    if let Some(extend) = SUMMARY_EXTENSION.get() {
+        let _ = extend(&mut line);
+    }
+    kernel::println!("{}", line.as_str());
 }
 
 #[alloc_error_handler]

@@ -21,6 +21,10 @@
 
 extern crate alloc;
 
+/// Chapter 1, re-exported: chapter 3 depends on this chapter alone and
+/// reaches the kernel's I/O, shell and CPU tables through it.
+pub use kernel;
+
 pub mod frames;
 pub mod heap;
 pub mod memory_map;

@@ -13,6 +13,7 @@
 //! at the physical addresses the memory map gave us.
 
 use crate::frames::{FrameAllocator, FRAME_SIZE};
+use crate::heap::Heap;
 use crate::kernel_heap;
 use crate::memory_map::{MapEntry, MemoryMap, PhysRange};
 use kernel::boot;
@@ -29,6 +30,13 @@ const MIB: u64 = 1 << 20;
 
 /// Builds the memory map, the frame allocator and the heap.
 pub fn init() {
+    init_frames();
+    kernel_heap::init();
+}
+
+/// Builds the memory map and the frame allocator only. Chapter 3 calls this,
+/// turns paging on, and then gives the heap virtual memory of its own.
+pub fn init_frames() {
     let mut map = memory_map_from_boot_info();
     let words = FrameAllocator::storage_words(&map);
     let bytes = (words * 4) as u64;
@@ -55,7 +63,6 @@ pub fn init() {
         counts.reserved,
         bytes / 1024
     );
-    kernel_heap::init();
 }
 
 /// The map with everything the kernel already uses reserved.
@@ -101,6 +108,14 @@ pub fn frames() -> FramesGuard {
     FramesGuard(FRAMES.lock())
 }
 
+/// The frame allocator, unless it is locked right now (or not set up yet).
+/// For code that may run while this CPU holds the lock — a page-fault
+/// handler must not wait for a lock its own CPU will never release.
+pub fn try_frames() -> Option<FramesGuard> {
+    let guard = FRAMES.try_lock()?;
+    guard.is_some().then_some(FramesGuard(guard))
+}
+
 /// The locked frame allocator (interrupts stay off while it is held).
 pub struct FramesGuard(IrqMutexGuard<'static, Option<FrameAllocator<'static>>>);
 
@@ -120,6 +135,31 @@ impl core::ops::DerefMut for FramesGuard {
 /// The cleaned memory map. Panics before [`init`].
 pub fn memory_map() -> &'static MemoryMap {
     MEMORY_MAP.get().expect("memory::setup::init() has run")
+}
+
+/// Counts the frames the kernel's own structures hold.
+pub type FrameCounter = fn() -> usize;
+
+static KERNEL_FRAMES: spin::Once<FrameCounter> = spin::Once::new();
+
+/// How many frames the kernel's own structures hold: in this chapter, the
+/// heap's. A later chapter that takes frames for itself (chapter 3: page
+/// tables, heap pages mapped on demand) says so with
+/// [`count_kernel_frames_with`]. Tests compare it with the allocator's count.
+pub fn kernel_frames() -> usize {
+    match KERNEL_FRAMES.get() {
+        Some(count) => count(),
+        None => crate::kernel_heap::HEAP
+            .lock()
+            .stats()
+            .total
+            .div_ceil(FRAME_SIZE),
+    }
+}
+
+/// Replaces how [`kernel_frames`] counts (once).
+pub fn count_kernel_frames_with(counter: FrameCounter) {
+    KERNEL_FRAMES.call_once(|| counter);
 }
 
 /// Frames for the heap: `count` contiguous frames, as a byte range.

@@ -75,7 +75,7 @@ fn allocate(slots: &mut [Option<(NonNull<u8>, Layout)>; SLOTS], scale: u32) {
         return;
     };
     let layout = Layout::from_size_align(1 << scale, 1).expect("small power of two");
-    let result = HEAP.lock().allocate(layout);
+    let result = HEAP.allocate(layout);
     match result {
         Ok(pointer) => {
             slots[index] = Some((pointer, layout));

@@ -130,7 +130,7 @@ fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     // Too big to even describe is the same answer as too big to find.
     let result = layout.map_or(
         Err(HeapError::OutOfMemory { size: 0, align: 0 }),
-        |layout| HEAP.lock().allocate(layout),
+        |layout| HEAP.allocate(layout),
     );
     let pointer = match result {
         Ok(pointer) => pointer,

@@ -126,6 +126,15 @@ impl Heap for AnyHeap {
     fn granule(&self) -> usize {
         self.inner().granule()
     }
+
+    fn growth_for(&self, layout: Layout) -> Option<usize> {
+        self.inner().growth_for(layout)
+    }
+
+    unsafe fn extend_top(&mut self, bytes: usize) -> Result<(), HeapError> {
+        // SAFETY: the caller's promise is passed on unchanged.
+        unsafe { self.inner_mut().extend_top(bytes) }
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,30 @@ fn order_for(bytes: usize) -> u32 {
     usize::BITS - (bytes - 1).leading_zeros()
 }
 
+/// The blocks that tile `[from, to)` (offsets in a region): each as large
+/// as the room left allows and aligned to its own size, as (offset, order).
+/// A 96 KiB region is one 64 KiB and one 32 KiB block.
+fn aligned_blocks(from: usize, to: usize) -> impl Iterator<Item = (usize, u32)> {
+    let mut offset = from;
+    core::iter::from_fn(move || {
+        if offset >= to {
+            return None;
+        }
+        let room = to - offset;
+        let by_alignment = if offset == 0 {
+            usize::BITS - 1
+        } else {
+            offset.trailing_zeros()
+        };
+        let order = by_alignment
+            .min(usize::BITS - 1 - room.leading_zeros())
+            .min(ORDERS as u32 - 1);
+        let block = (offset, order);
+        offset += 1 << order;
+        Some(block)
+    })
+}
+
 /// A binary buddy heap over one or more regions.
 pub struct BuddyHeap {
     regions: Regions,
@@ -297,6 +321,41 @@ impl BuddyHeap {
         Ok(())
     }
 
+    /// Cuts `[start + from, start + to)` of region `region` (which starts at
+    /// `start`) into the largest blocks that are aligned to their own size,
+    /// and frees them, so that they merge with free buddies below. All the
+    /// headers are written before the first free: a merged block's buddy may
+    /// be one of the new blocks further up.
+    fn carve(
+        &mut self,
+        region: usize,
+        start: usize,
+        from: usize,
+        to: usize,
+    ) -> Result<(), HeapError> {
+        for (offset, order) in aligned_blocks(from, to) {
+            self.write_header(start + offset, order, USED, 0, 0);
+        }
+        for (offset, order) in aligned_blocks(from, to) {
+            self.free_block(start + offset, order, region)?;
+        }
+        Ok(())
+    }
+
+    /// The order of the block that serves `layout`: header (or alignment
+    /// gap) plus payload, rounded up to a power of two.
+    fn order_for_layout(layout: Layout) -> Result<u32, HeapError> {
+        let offset = layout.align().max(HEADER_SIZE);
+        let need = offset
+            .checked_add(layout.size().max(1))
+            .ok_or(out_of_memory(layout))?;
+        let order = order_for(need).max(MIN_ORDER);
+        if order >= ORDERS as u32 {
+            return Err(out_of_memory(layout));
+        }
+        Ok(order)
+    }
+
     /// Checks every header and every free list. O(blocks): for tests and the
     /// `heap check` command, never on the allocation path.
     pub fn check_integrity(&self) -> Result<(), HeapError> {
@@ -365,35 +424,15 @@ impl Heap for BuddyHeap {
             (MAX_ALIGN, MIN_BLOCK),
             (MIN_BLOCK, isize::MAX as usize),
         )?;
-        let mut offset = 0;
-        while offset < end - aligned {
-            let room = end - aligned - offset;
-            let by_alignment = if offset == 0 {
-                usize::BITS - 1
-            } else {
-                offset.trailing_zeros()
-            };
-            let order = by_alignment
-                .min(usize::BITS - 1 - room.leading_zeros())
-                .min(ORDERS as u32 - 1);
-            self.push_free(aligned + offset, order);
-            offset += 1 << order;
-        }
-        debug_assert_eq!(self.regions.find(aligned), Some(region));
+        self.carve(region, aligned, 0, end - aligned)?;
         self.counts.total += end - aligned;
         Ok(())
     }
 
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
         check_alignment(layout)?;
+        let order = Self::order_for_layout(layout)?;
         let offset = layout.align().max(HEADER_SIZE);
-        let need = offset
-            .checked_add(layout.size().max(1))
-            .ok_or(out_of_memory(layout))?;
-        let order = order_for(need).max(MIN_ORDER);
-        if order >= ORDERS as u32 {
-            return Err(out_of_memory(layout));
-        }
         // The smallest non-empty list at or above `order`.
         let candidates = self.non_empty & !((1u32 << order) - 1);
         if candidates == 0 {
@@ -513,6 +552,41 @@ impl Heap for BuddyHeap {
 
     fn granule(&self) -> usize {
         MIN_BLOCK
+    }
+
+    /// A block of order `k` must start at a multiple of `2^k` from the
+    /// region's start, so the top moves to the next such multiple and then
+    /// one block further.
+    fn growth_for(&self, layout: Layout) -> Option<usize> {
+        let order = Self::order_for_layout(layout).ok()?;
+        let (start, end) = self.regions.iter().last()?;
+        let top = end - start;
+        let block = 1usize << order;
+        let new_top = top.checked_next_multiple_of(block)?.checked_add(block)?;
+        Some(new_top - top)
+    }
+
+    /// The new bytes are carved like a region of their own, but relative to
+    /// the old region's start, so they merge with free blocks below.
+    unsafe fn extend_top(&mut self, bytes: usize) -> Result<(), HeapError> {
+        let (_, end) = self
+            .regions
+            .iter()
+            .last()
+            .ok_or(HeapError::NotInitialised)?;
+        let new_end = end.checked_add(bytes).ok_or(HeapError::BadRegion {
+            start: end,
+            size: bytes,
+        })?;
+        if bytes == 0 || !bytes.is_multiple_of(MIN_BLOCK) {
+            return Err(HeapError::BadRegion {
+                start: end,
+                size: bytes,
+            });
+        }
+        let (region, start, old_end) = self.regions.extend_last(new_end)?;
+        self.counts.total += bytes;
+        self.carve(region, start, old_end - start, new_end - start)
     }
 }
 
@@ -734,6 +808,48 @@ mod tests {
         heap.deallocate(moved, layout(500)).unwrap();
         heap.deallocate(blocker, layout(100)).unwrap();
         assert_eq!(heap.stats().free_blocks[12], 1);
+    }
+
+    #[test]
+    fn extending_the_top_merges_with_free_blocks_below() {
+        let arena = Arena::new(64 * 1024);
+        let mut heap = BuddyHeap::new();
+        // SAFETY: the arena outlives the heap; the heap gets its first 4 KiB
+        // now and the rest only through `extend_top`.
+        unsafe { heap.add_region(arena.start(), 4096) }.unwrap();
+        let small = heap.allocate(layout(100)).unwrap();
+        // 3000 bytes need a 4 KiB block: the top moves to 4 KiB + 4 KiB.
+        let big = layout(3000);
+        assert!(heap.allocate(big).is_err());
+        assert_eq!(heap.growth_for(big), Some(4096));
+        // SAFETY: the bytes above the region are the arena's.
+        unsafe { heap.extend_top(4096) }.unwrap();
+        let p = heap.allocate(big).unwrap();
+        assert_eq!(p.as_ptr() as usize, arena.start() + 4096 + HEADER_SIZE);
+        assert_eq!((heap.stats().total, heap.stats().regions), (8192, 1));
+        // From an unaligned top, the gap is filled with smaller blocks first.
+        // SAFETY: as above.
+        unsafe { heap.extend_top(1024) }.unwrap();
+        assert_eq!(heap.growth_for(layout(8000)), Some(16384 - 9216 + 8192));
+        // SAFETY: as above.
+        unsafe { heap.extend_top(16384 - 9216 + 8192) }.unwrap();
+        let q = heap.allocate(layout(8000)).unwrap();
+        assert_eq!(q.as_ptr() as usize, arena.start() + 16384 + HEADER_SIZE);
+        heap.check_integrity().unwrap();
+        for (pointer, size) in [(small, 100), (p, 3000), (q, 8000)] {
+            heap.deallocate(pointer, layout(size)).unwrap();
+        }
+        // Everything merged back: 24 KiB as one 16 KiB and one 8 KiB block.
+        let stats = heap.stats();
+        assert_eq!(stats.free_blocks.iter().sum::<u32>(), 2);
+        assert_eq!((stats.free_blocks[14], stats.free_blocks[13]), (1, 1));
+        heap.check_integrity().unwrap();
+        // Bad sizes are refused and change nothing.
+        // SAFETY: nothing is written for a refused extension.
+        assert!(unsafe { heap.extend_top(0) }.is_err());
+        assert!(unsafe { heap.extend_top(24) }.is_err());
+        assert_eq!(heap.stats(), stats);
+        assert_eq!(BuddyHeap::new().growth_for(big), None, "no region yet");
     }
 
     #[test]

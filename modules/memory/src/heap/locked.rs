@@ -7,6 +7,11 @@
 //! `GlobalAlloc` has no way to return an error from `dealloc`, so a double
 //! free or a foreign pointer is *reported* through a callback (the kernel
 //! prints it) and the block is left alone: a leak, never corruption.
+//!
+//! A heap can also be given a *grower* ([`LockedHeap::set_grower`]): when an
+//! allocation does not fit, the grower may make the heap bigger (chapter 3
+//! extends its top into virtual memory that is mapped on demand), and the
+//! allocation is tried once more before it fails.
 
 use super::{Heap, HeapError, HeapStats};
 use core::alloc::{GlobalAlloc, Layout};
@@ -17,10 +22,15 @@ use kernel::sync::{IrqMutex, IrqMutexGuard};
 /// Called with every error `GlobalAlloc` cannot return.
 pub type ErrorReporter = fn(&HeapError);
 
+/// Called, with the heap locked, when `layout` does not fit: returns `true`
+/// if it made room (the allocation is then tried again).
+pub type Grower<H> = fn(&mut H, Layout) -> bool;
+
 /// A [`Heap`] that many users, interrupt handlers included, can share.
 pub struct LockedHeap<H> {
     heap: IrqMutex<H>,
     reporter: spin::Once<ErrorReporter>,
+    grower: spin::Once<Grower<H>>,
     errors_reported: AtomicUsize,
     /// The size and alignment of the last request that failed for lack of
     /// memory (for the allocation-error report).
@@ -32,6 +42,7 @@ impl<H: Heap> LockedHeap<H> {
         Self {
             heap: IrqMutex::new(heap),
             reporter: spin::Once::new(),
+            grower: spin::Once::new(),
             errors_reported: AtomicUsize::new(0),
             last_failure: IrqMutex::new(None),
         }
@@ -51,6 +62,38 @@ impl<H: Heap> LockedHeap<H> {
     /// Sets where errors that `dealloc` and `realloc` cannot return go.
     pub fn set_error_reporter(&self, reporter: ErrorReporter) {
         self.reporter.call_once(|| reporter);
+    }
+
+    /// Sets what to call when an allocation does not fit (once; later calls
+    /// are ignored).
+    pub fn set_grower(&self, grower: Grower<H>) {
+        self.grower.call_once(|| grower);
+    }
+
+    /// Allocates like `GlobalAlloc::alloc` (growing the heap if it can), but
+    /// returns the error: for the shell's `alloc`, which prints it.
+    pub fn allocate(&self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
+        self.with_growth(layout, |heap| heap.allocate(layout))
+    }
+
+    /// Runs `operation` on the locked heap; if it runs out of memory and the
+    /// grower makes room, runs it once more.
+    fn with_growth<T>(
+        &self,
+        layout: Layout,
+        operation: impl Fn(&mut H) -> Result<T, HeapError>,
+    ) -> Result<T, HeapError> {
+        let mut heap = self.heap.lock();
+        match operation(&mut heap) {
+            Err(HeapError::OutOfMemory { .. }) if self.grow(&mut heap, layout) => {
+                operation(&mut heap)
+            }
+            result => result,
+        }
+    }
+
+    fn grow(&self, heap: &mut H, layout: Layout) -> bool {
+        self.grower.get().is_some_and(|grow| grow(heap, layout))
     }
 
     /// How many errors have been reported so far.
@@ -81,7 +124,7 @@ impl<H: Heap> LockedHeap<H> {
 // the heap untouched.
 unsafe impl<H: Heap> GlobalAlloc for LockedHeap<H> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let result = self.heap.lock().allocate(layout);
+        let result = self.allocate(layout);
         match result {
             Ok(pointer) => pointer.as_ptr(),
             Err(HeapError::OutOfMemory { .. }) => {
@@ -111,13 +154,14 @@ unsafe impl<H: Heap> GlobalAlloc for LockedHeap<H> {
             self.report(&HeapError::InvalidPointer { address: 0 });
             return null_mut();
         };
-        let result = self.heap.lock().reallocate(pointer, layout, new_size);
+        let new_layout = Layout::from_size_align(new_size, layout.align()).unwrap_or(layout);
+        let result = self.with_growth(new_layout, |heap| {
+            heap.reallocate(pointer, layout, new_size)
+        });
         match result {
             Ok(pointer) => pointer.as_ptr(),
             Err(HeapError::OutOfMemory { .. }) => {
-                self.note_out_of_memory(
-                    Layout::from_size_align(new_size, layout.align()).unwrap_or(layout),
-                );
+                self.note_out_of_memory(new_layout);
                 null_mut()
             }
             Err(error) => {
@@ -169,5 +213,42 @@ mod tests {
             assert_eq!(locked.errors_reported(), 1, "running out is not a misuse");
         }
         assert_eq!(locked.try_stats().unwrap().used, 0);
+    }
+
+    #[test]
+    fn a_grower_makes_room_and_the_allocation_is_retried() {
+        let arena = Arena::new(64 * 1024);
+        let locked = LockedHeap::new(BuddyHeap::new());
+        // SAFETY: the arena outlives the heap; the grower below only extends
+        // the heap within it.
+        unsafe { locked.lock().add_region(arena.start(), 4096) }.unwrap();
+        locked.set_grower(|heap, layout| {
+            let Some(bytes) = heap.growth_for(layout) else {
+                return false;
+            };
+            let total = heap.stats().total;
+            // SAFETY: the arena holds 64 KiB from the region's start.
+            total + bytes <= 64 * 1024 && unsafe { heap.extend_top(bytes) }.is_ok()
+        });
+        let layout = Layout::from_size_align(20_000, 8).unwrap();
+        // SAFETY: valid layouts; each block is freed once.
+        unsafe {
+            let p = locked.alloc(layout);
+            assert!(!p.is_null(), "the grower made room");
+            // A 32 KiB block must start at a multiple of 32 KiB: the top
+            // moved from 4 KiB to 32 KiB, then one block further.
+            assert_eq!(locked.lock().stats().total, 64 * 1024);
+            let q = locked.realloc(p, layout, 30_000);
+            assert_eq!(q, p, "30 000 bytes still fit the 32 KiB block");
+            let too_big = Layout::from_size_align(40_000, 8).unwrap();
+            assert!(
+                locked.alloc(too_big).is_null(),
+                "the grower refuses past 64 KiB"
+            );
+            assert_eq!(locked.last_failure(), Some(too_big));
+            locked.dealloc(q, Layout::from_size_align(30_000, 8).unwrap());
+        }
+        let stats = locked.try_stats().unwrap();
+        assert_eq!((stats.used, stats.free_blocks[16]), (0, 1));
     }
 }

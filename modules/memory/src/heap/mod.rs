@@ -207,6 +207,26 @@ pub trait Heap {
 
     /// The smallest block size: the unit `heapmap` draws one cell per.
     fn granule(&self) -> usize;
+
+    /// How many bytes [`extend_top`](Heap::extend_top) would have to add
+    /// to the last region for `layout` to fit there, or `None` if this heap
+    /// cannot grow that way. Chapter 3 asks this when an allocation fails,
+    /// before it promises the frames behind the new bytes.
+    fn growth_for(&self, _layout: Layout) -> Option<usize> {
+        None
+    }
+
+    /// Moves the end of the last region `bytes` higher: the new bytes become
+    /// free blocks (and merge with free blocks below them where they can).
+    ///
+    /// # Safety
+    /// As for [`add_region`](Heap::add_region): the `bytes` just above the
+    /// last region must be usable by the heap alone, for as long as it
+    /// exists. (They need not be backed yet — chapter 3 maps them when they
+    /// are first touched.)
+    unsafe fn extend_top(&mut self, _bytes: usize) -> Result<(), HeapError> {
+        Err(HeapError::Unsupported("growing a region in place"))
+    }
 }
 
 /// The size class of a block of `size` bytes: `floor(log2(size))`.
@@ -401,5 +421,25 @@ impl Regions {
 
     fn get(&self, index: usize) -> (usize, usize) {
         self.spans[index]
+    }
+
+    /// Moves the end of the last region to `end`, if that stays clear of
+    /// every other region. Returns the last region's (index, start, old end).
+    fn extend_last(&mut self, end: usize) -> Result<(usize, usize, usize), HeapError> {
+        let index = self.len.checked_sub(1).ok_or(HeapError::NotInitialised)?;
+        let (start, old_end) = self.get(index);
+        let bad = HeapError::BadRegion {
+            start: old_end,
+            size: end.wrapping_sub(old_end),
+        };
+        if end <= old_end
+            || self
+                .iter()
+                .any(|(s, e)| old_end < e && s < end && s != start)
+        {
+            return Err(bad);
+        }
+        self.spans[index].1 = end;
+        Ok((index, start, old_end))
     }
 }

@@ -1,7 +1,8 @@
 //! Property tests: every heap against a simple model.
 //!
 //! proptest generates random sequences of allocate / free / reallocate /
-//! add-region operations. The model is just the list of live blocks with the
+//! add-region operations (or, for the buddy heap, growth at the top of its
+//! region whenever an allocation fails). The model is just the list of live blocks with the
 //! byte each was filled with. After every step the test checks:
 //!
 //! - every live block is aligned, at least as large as asked
@@ -98,15 +99,30 @@ fn holds_fill(live: &Live, len: usize) -> bool {
 /// What a heap's own consistency check looks like.
 type Check<H> = fn(&H) -> Result<(), HeapError>;
 
+/// How the heap under test gets more memory when it runs out.
+#[derive(Debug, Clone, Copy)]
+enum Growth {
+    /// Only through `AddRegion` operations.
+    Regions,
+    /// By `extend_top` when an allocation fails, up to this many bytes in
+    /// all (chapter 3's demand-paged heap does this).
+    Top { limit: usize },
+}
+
 /// Runs `operations` on a fresh heap of type `H` and checks it against the
 /// model. `initial_len` is the first region's size.
-fn run_against_model<H: Heap>(
+fn run_against_model<H: Heap + Default>(
     mut heap: H,
     check: Check<H>,
     initial_len: usize,
+    growth: Growth,
     operations: &[Operation],
 ) -> Result<(), TestCaseError> {
-    let mut arenas = vec![Arena::new(initial_len)];
+    let arena_len = match growth {
+        Growth::Regions => initial_len,
+        Growth::Top { limit } => limit,
+    };
+    let mut arenas = vec![Arena::new(arena_len)];
     // SAFETY: the arenas are kept until the heap is dropped at the end.
     unsafe { heap.add_region(arenas[0].start(), initial_len) }.unwrap();
     let mut initial: HeapStats = heap.stats();
@@ -117,8 +133,25 @@ fn run_against_model<H: Heap>(
         match *operation {
             Operation::Allocate { size, align_shift } => {
                 let layout = Layout::from_size_align(size, 1 << align_shift).unwrap();
-                let before = heap.stats();
-                match heap.allocate(layout) {
+                let mut before = heap.stats();
+                let mut result = heap.allocate(layout);
+                if let (Err(HeapError::OutOfMemory { .. }), Growth::Top { limit }) =
+                    (result, growth)
+                {
+                    if let Some(bytes) = heap.growth_for(layout) {
+                        if before.total + bytes <= limit {
+                            // SAFETY: the first arena is `limit` bytes long.
+                            unsafe { heap.extend_top(bytes) }
+                                .map_err(|e| TestCaseError::fail(format!("extend_top: {e}")))?;
+                            before = heap.stats();
+                            prop_assert_eq!(before.total, initial.total + bytes);
+                            initial = fresh_stats::<H>(before.total)?;
+                            result = heap.allocate(layout);
+                            prop_assert!(result.is_ok(), "no room after growing: {:?}", result);
+                        }
+                    }
+                }
+                match result {
                     Ok(pointer) => {
                         let block = Live {
                             pointer,
@@ -189,7 +222,9 @@ fn run_against_model<H: Heap>(
                     Err(error) => return Err(TestCaseError::fail(format!("realloc: {error}"))),
                 }
             }
-            Operation::AddRegion { len } if arenas.len() < 4 => {
+            Operation::AddRegion { len }
+                if arenas.len() < 4 && matches!(growth, Growth::Regions) =>
+            {
                 arenas.push(Arena::new(len));
                 let arena = arenas.last().unwrap();
                 let before = heap.stats();
@@ -246,6 +281,17 @@ fn run_against_model<H: Heap>(
     Ok(())
 }
 
+/// The statistics of a fresh heap of `len` bytes: what a grown heap must
+/// come back to once everything is freed.
+fn fresh_stats<H: Heap + Default>(len: usize) -> Result<HeapStats, TestCaseError> {
+    let arena = Arena::new(len);
+    let mut heap = H::default();
+    // SAFETY: the arena outlives the heap, which is dropped here.
+    unsafe { heap.add_region(arena.start(), len) }
+        .map_err(|e| TestCaseError::fail(format!("add_region: {e}")))?;
+    Ok(heap.stats())
+}
+
 fn check_live_blocks<H: Heap>(heap: &H, live: &[Live]) -> Result<(), TestCaseError> {
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(live.len());
     for block in live {
@@ -282,7 +328,16 @@ proptest! {
         len in prop_oneof![Just(65536usize), Just(4096 * 5 + 2016), Just(8192)],
         operations in prop::collection::vec(operation(), 1..120),
     ) {
-        run_against_model(BuddyHeap::new(), BuddyHeap::check_integrity, len, &operations)?;
+        run_against_model(BuddyHeap::new(), BuddyHeap::check_integrity, len, Growth::Regions, &operations)?;
+    }
+
+    #[test]
+    fn buddy_heap_grown_at_the_top_matches_the_model(
+        len in prop_oneof![Just(4096usize), Just(4096 + 992), Just(32)],
+        operations in prop::collection::vec(operation(), 1..120),
+    ) {
+        let growth = Growth::Top { limit: 256 * 1024 };
+        run_against_model(BuddyHeap::new(), BuddyHeap::check_integrity, len, growth, &operations)?;
     }
 
     #[test]
@@ -290,7 +345,7 @@ proptest! {
         len in prop_oneof![Just(65536usize), Just(5000), Just(8192)],
         operations in prop::collection::vec(operation(), 1..120),
     ) {
-        run_against_model(PoolHeap::new(), PoolHeap::check_integrity, len, &operations)?;
+        run_against_model(PoolHeap::new(), PoolHeap::check_integrity, len, Growth::Regions, &operations)?;
     }
 
     #[test]
@@ -298,6 +353,6 @@ proptest! {
         len in prop_oneof![Just(65536usize), Just(8192)],
         operations in prop::collection::vec(operation(), 1..120),
     ) {
-        run_against_model(BumpHeap::new(), |_| Ok(()), len, &operations)?;
+        run_against_model(BumpHeap::new(), |_| Ok(()), len, Growth::Regions, &operations)?;
     }
 }

@@ -1,0 +1,43 @@
+//! Chapter 3's shell commands: look at the page tables and poke them.
+//!
+//! Every command prints a `name: key=value ...` summary line first, like
+//! chapter 2's. `map` and `unmap` only work in the scratch window
+//! (0xE0000000–0xFFBFFFFF): everything else belongs to the kernel or the
+//! heap, and unmapping it from the shell would bring the kernel down.
+
+mod mapping;
+mod pages;
+mod touch;
+
+use memory::kernel::shell::{self, registry::Command};
+
+const COMMANDS: &[Command] = &[
+    pages::PAGES_COMMAND,
+    pages::TRANSLATE_COMMAND,
+    mapping::MAP_COMMAND,
+    mapping::UNMAP_COMMAND,
+    touch::TOUCH_COMMAND,
+];
+
+/// Adds the paging commands to the shell.
+pub fn register() {
+    for command in COMMANDS {
+        if let Err(error) = shell::register(*command) {
+            log::error!("cannot register shell command {}: {error:?}", command.name);
+        }
+    }
+}
+
+/// An address argument: a number that fits in 32 bits.
+fn address<'a>(
+    args: &mut memory::kernel::shell::args::Args<'a>,
+    what: &'static str,
+) -> Result<usize, memory::kernel::shell::args::CommandError<'a>> {
+    let value = args.number(what)?;
+    usize::try_from(value)
+        .ok()
+        .filter(|_| value <= u64::from(u32::MAX))
+        .ok_or(memory::kernel::shell::args::CommandError::Usage(
+            "addresses are 32-bit: at most 0xffffffff",
+        ))
+}

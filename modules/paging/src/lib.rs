@@ -1,0 +1,59 @@
+//! # Strata, chapter 3: paging
+//!
+//! Chapter 2 handed out physical memory; this chapter puts the MMU between
+//! the kernel and that memory. Every address the kernel uses becomes
+//! *virtual*, translated through page tables the kernel writes itself. That
+//! buys three things this chapter shows one at a time:
+//!
+//! 1. protection — kernel code is read-only, the null page and the stack's
+//!    guard page are not mapped at all, so mistakes fault instead of
+//!    corrupting memory;
+//! 2. memory on demand — the heap reserves 256 MiB of addresses but gets a
+//!    frame only when a page is first touched;
+//! 3. faults you can read — every page fault is decoded, and even a kernel
+//!    stack overflow is reported, from a task with a stack of its own.
+//!
+//! Read it in this order:
+//!
+//! 1. [`page_table`] — the two-level tables and the walk, over any memory;
+//! 2. [`layout`] — what lives where in the kernel's address space;
+//! 3. `kernel_space` — building the tables and turning paging on;
+//! 4. [`page_fault`] — decoding a fault, and the handler that dispatches it;
+//! 5. [`growing_heap`] — the kernel heap that grows on page faults;
+//! 6. `fixup` — letting a probe fault and carry on (an exception table);
+//! 7. `double_fault` — the double-fault task and the stack guard page;
+//! 8. `commands` — `pages`, `translate`, `map`, `unmap`, `touch`.
+//!
+//! 1, 2 and the arithmetic in 4 and 5 are plain `no_std` code, tested on the
+//! host (`cargo htest -p strata-paging`); the rest needs the real machine
+//! and is tested in the kernel.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod growing_heap;
+pub mod layout;
+pub mod page_fault;
+pub mod page_table;
+
+#[cfg(target_os = "none")]
+pub mod commands;
+#[cfg(target_os = "none")]
+pub mod double_fault;
+#[cfg(target_os = "none")]
+pub mod fixup;
+#[cfg(target_os = "none")]
+pub mod kernel_space;
+#[cfg(target_os = "none")]
+pub mod tests;
+
+/// Turns paging on and moves the heap into its own virtual range: called
+/// after [`memory::setup::init_frames`], before anything is allocated.
+#[cfg(target_os = "none")]
+pub fn init() {
+    kernel_space::init();
+    page_fault::install();
+    double_fault::install();
+    growing_heap::init();
+    log::info!("paging on: kernel read-only where it should be, heap grows on demand");
+}

@@ -1,0 +1,360 @@
+//! Chapter 3's in-kernel tests: paging on the real (emulated) machine, at
+//! 16 MiB, 128 MiB and 1 GiB, with the growing buddy heap and again with the
+//! pool (`ktest.conf`). Chapters 1 and 2's tests run in the same kernel, so
+//! every heap test of chapter 2 also runs on the demand-paged heap.
+
+use crate::fixup::{probe_read, probe_write};
+use crate::growing_heap::{self, GROWTH_STEP, HEAP_START};
+use crate::kernel_space::{self, space};
+use crate::layout::{SCRATCH_START, VGA_START};
+use crate::page_table::{MapError, Missing, PAGE_SIZE};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::alloc::{GlobalAlloc, Layout};
+use memory::frames::FRAME_SIZE;
+use memory::heap::{Heap, HeapKind};
+use memory::kernel::boot;
+use memory::kernel::ktest::KernelTest;
+use memory::kernel::shell::{self, Outcome};
+use memory::kernel_heap::HEAP;
+use memory::setup::frames;
+use x86::bits32::paging::PTFlags;
+
+/// Every chapter-3 test.
+pub const TESTS: &[KernelTest] = &[
+    KernelTest::new("paging::is_on_with_write_protect", is_on_with_write_protect),
+    KernelTest::new(
+        "paging::kernel_sections_have_their_permissions",
+        kernel_sections_have_their_permissions,
+    ),
+    KernelTest::new(
+        "paging::map_translate_unmap_round_trip",
+        map_translate_unmap_round_trip,
+    ),
+    KernelTest::new("paging::kernel_text_is_read_only", kernel_text_is_read_only),
+    KernelTest::new(
+        "paging::probes_fault_and_carry_on",
+        probes_fault_and_carry_on,
+    ),
+    KernelTest::new(
+        "heap::grows_far_beyond_its_first_pages",
+        grows_far_beyond_its_first_pages,
+    ),
+    KernelTest::new(
+        "heap::running_out_of_frames_gives_null_and_the_kernel_goes_on",
+        running_out_of_frames_gives_null,
+    ),
+    KernelTest::new(
+        "heap::reserve_above_the_top_is_not_served",
+        reserve_above_the_top_is_not_served,
+    ),
+    KernelTest::new("shell::paging_commands_answer", paging_commands_answer),
+    KernelTest::expecting_panic(
+        "fault::unmapped_read_is_reported",
+        unmapped_read_is_reported,
+        "page fault: access to an unmapped address: read of 0xe8000000",
+    ),
+    KernelTest::expecting_panic(
+        "fault::write_to_kernel_text_is_reported",
+        write_to_kernel_text_is_reported,
+        "page fault: write to read-only kernel memory",
+    ),
+    KernelTest::expecting_panic(
+        "fault::stack_overflow_is_caught_by_the_double_fault_task",
+        stack_overflow_is_caught,
+        "kernel stack overflow",
+    ),
+];
+
+fn is_on_with_write_protect() {
+    assert!(kernel_space::is_enabled(), "CR0.PG and CR0.WP are set");
+    assert_eq!(
+        kernel_space::active_directory(),
+        space().directory_frame(),
+        "CR3 holds our directory"
+    );
+}
+
+fn kernel_sections_have_their_permissions() {
+    let kernel = boot::kernel_layout();
+    let writable = |address: usize| {
+        let translation = kernel_space::translate(address).expect("mapped");
+        assert_eq!(translation.physical, address, "identity-mapped");
+        translation.flags.contains(PTFlags::RW)
+    };
+    assert!(!writable(kernel.text.0), "text is read-only");
+    assert!(!writable(kernel.rodata.0), "rodata is read-only");
+    let local = 0u32;
+    assert!(
+        writable(&local as *const u32 as usize),
+        "the stack is writable"
+    );
+    assert!(writable(VGA_START), "VGA is writable");
+    let (info, _) = boot::info_range();
+    assert!(
+        kernel_space::translate(info).is_ok(),
+        "boot information mapped"
+    );
+    for hole in [0, 0x1000, kernel.stack_guard] {
+        assert!(
+            kernel_space::translate(hole).is_err(),
+            "{hole:#x} is a hole"
+        );
+    }
+}
+
+/// Frames free, counting the page tables as free: tables stay once made.
+fn free_frames_and_tables() -> usize {
+    frames().counts().free + space().counts().1
+}
+
+fn map_translate_unmap_round_trip() {
+    let before = free_frames_and_tables();
+    let frame = frames().allocate().expect("a free frame");
+    let page = SCRATCH_START + 0x10_0000;
+    let alias = page + PAGE_SIZE;
+    space().map_owned(page, frame, PTFlags::RW).unwrap();
+    space().map(alias, frame, PTFlags::empty()).unwrap();
+    let translation = kernel_space::translate(page + 0x123).unwrap();
+    assert_eq!(translation.physical, frame + 0x123);
+    assert!(translation.owned && translation.flags.contains(PTFlags::RW));
+    // SAFETY: `page` was just mapped, writable, to a frame we own.
+    unsafe { ((page + 8) as *mut u32).write_volatile(0x5EED_F00D) };
+    // The same frame through the read-only alias, and through RAM's
+    // identity map: three virtual addresses, one physical word.
+    assert_eq!(probe_read(alias + 8), Ok(0x5EED_F00D));
+    assert_eq!(probe_read(frame + 8), Ok(0x5EED_F00D));
+    assert_eq!(
+        space().map(page, frame, PTFlags::RW),
+        Err(MapError::AlreadyMapped { page, frame })
+    );
+    assert_eq!(space().unmap(alias), Ok((frame, false)));
+    assert_eq!(space().unmap(page), Ok((frame, true)));
+    assert!(matches!(
+        kernel_space::translate(page),
+        Err(Missing::Page { .. })
+    ));
+    // The TLB was flushed: the old translation is gone for the CPU too.
+    let fault = probe_read(page + 8).expect_err("unmapped");
+    assert!(!fault.code.present() && fault.address == page + 8);
+    assert_eq!(space().unmap(page), Err(MapError::NotMapped { page }));
+    frames().free(frame).unwrap();
+    assert_eq!(free_frames_and_tables(), before);
+}
+
+fn kernel_text_is_read_only() {
+    let target = is_on_with_write_protect as *const () as usize & !3;
+    let word = probe_read(target).expect("text is readable");
+    // Writing back the same word: harmless even if the protection failed.
+    // SAFETY: the value at `target` does not change.
+    let fault = unsafe { probe_write(target, word) }.expect_err("text is read-only");
+    assert!(
+        fault.code.present() && fault.code.write(),
+        "{:?}",
+        fault.code
+    );
+    assert_eq!(fault.address, target);
+}
+
+fn probes_fault_and_carry_on() {
+    let guard = boot::kernel_layout().stack_guard;
+    for address in [0, 0xFFC, SCRATCH_START, guard, guard + 0xFFC] {
+        let fault = probe_read(address).expect_err("unmapped");
+        assert_eq!(fault.address, address);
+        assert!(!fault.code.present() && !fault.code.write());
+    }
+    assert_eq!(probe_read(VGA_START).map(|_| ()), Ok(()));
+}
+
+/// Allocates far more than the heap's first region (buddy), or half the
+/// pool, and touches every page of it.
+fn grows_far_beyond_its_first_pages() {
+    let (faults_before, growths_before) = growing_heap::counters();
+    let window_before = growing_heap::window();
+    let kind = HEAP.lock().kind();
+    let free_bytes = frames().counts().free * FRAME_SIZE;
+    let size = match kind {
+        HeapKind::Buddy => (4 << 20usize).min(free_bytes / 4),
+        _ => HEAP.lock().stats().largest_free / 2,
+    };
+    let mut block: Vec<u8> = Vec::with_capacity(size);
+    block.resize(size, 0xA5);
+    let start = block.as_ptr() as usize;
+    assert!(start >= HEAP_START, "the heap is in its virtual range");
+    for page in (start..start + size).step_by(PAGE_SIZE) {
+        let translation = kernel_space::translate(page).expect("touched pages are mapped");
+        assert_ne!(
+            translation.physical & !0xFFF,
+            page,
+            "a frame, not the identity"
+        );
+    }
+    assert!(block.iter().step_by(997).all(|&byte| byte == 0xA5));
+    let (faults_after, growths_after) = growing_heap::counters();
+    let window_after = growing_heap::window();
+    assert!(window_after.mapped_pages >= window_before.mapped_pages);
+    if kind == HeapKind::Buddy {
+        assert!(
+            window_after.top - window_before.top >= size,
+            "the top moved past {size} bytes"
+        );
+        assert!(growths_after > growths_before);
+        assert!(
+            faults_after - faults_before >= size / PAGE_SIZE,
+            "{} faults for {} pages",
+            faults_after - faults_before,
+            size / PAGE_SIZE
+        );
+    }
+    drop(block);
+    assert_eq!(HEAP.lock().check_integrity(), Ok(()));
+}
+
+/// Frames set aside so that only a few are free; given back on drop.
+struct Hoard {
+    runs: [(usize, usize); 512],
+    len: usize,
+}
+
+impl Hoard {
+    /// Takes free frames until only `keep` are left.
+    fn leaving(keep: usize) -> Self {
+        let mut hoard = Hoard {
+            runs: [(0, 0); 512],
+            len: 0,
+        };
+        let mut chunk = 1024;
+        while chunk > 0 && hoard.len < hoard.runs.len() {
+            let free = frames().counts().free;
+            if free <= keep {
+                break;
+            }
+            let count = chunk.min(free - keep);
+            match frames().allocate_contiguous(count, FRAME_SIZE) {
+                Ok(start) => {
+                    hoard.runs[hoard.len] = (start, count);
+                    hoard.len += 1;
+                }
+                Err(_) => chunk /= 2,
+            }
+        }
+        hoard
+    }
+}
+
+impl Drop for Hoard {
+    fn drop(&mut self) {
+        for &(start, count) in &self.runs[..self.len] {
+            frames()
+                .free_contiguous(start, count)
+                .expect("hoarded frames");
+        }
+    }
+}
+
+fn running_out_of_frames_gives_null() {
+    const KEEP: usize = 8;
+    let layout = Layout::from_size_align(64 << 10, 8).unwrap();
+    let mut blocks = [core::ptr::null_mut::<u8>(); 1024];
+    let mut count = 0;
+    {
+        // Keep what the heap was promised, and a few more.
+        let promised = growing_heap::window().promised_pages();
+        let hoard = Hoard::leaving(promised + KEEP);
+        assert!(frames().counts().free <= promised + KEEP + 1024);
+        loop {
+            // SAFETY: a valid layout; each block is freed below, once.
+            let block = unsafe { HEAP.alloc(layout) };
+            if block.is_null() {
+                break;
+            }
+            // Touch every page: each fault must find a frame.
+            for offset in (0..layout.size()).step_by(PAGE_SIZE) {
+                // SAFETY: the block is ours and `layout.size()` long.
+                unsafe { block.add(offset).write_volatile(count as u8) };
+            }
+            assert!(count < blocks.len(), "the heap never ran out");
+            blocks[count] = block;
+            count += 1;
+        }
+        assert_eq!(HEAP.last_failure(), Some(layout));
+        let window = growing_heap::window();
+        assert!(
+            window.grown_top(GROWTH_STEP).is_none()
+                || !window.can_grow(window.top + GROWTH_STEP, frames().counts().free),
+            "the heap stopped because frames (or its range) ran out"
+        );
+        drop(hoard);
+    }
+    for &block in &blocks[..count] {
+        // SAFETY: allocated above with `layout`, freed once.
+        unsafe { HEAP.dealloc(block, layout) };
+    }
+    // The kernel goes on: the heap works and is whole.
+    let boxed = Box::new([7u8; 100_000]);
+    assert!(boxed.iter().all(|&byte| byte == 7));
+    drop(boxed);
+    assert_eq!(HEAP.lock().check_integrity(), Ok(()));
+}
+
+fn reserve_above_the_top_is_not_served() {
+    let window = growing_heap::window();
+    let beyond = window.top.next_multiple_of(PAGE_SIZE) + PAGE_SIZE;
+    if beyond < window.end {
+        let fault = probe_read(beyond).expect_err("not demand-mapped");
+        assert!(!fault.code.present());
+        assert_eq!(growing_heap::window().top, window.top);
+    }
+}
+
+fn paging_commands_answer() {
+    let before = free_frames_and_tables();
+    for (line, outcome) in [
+        ("pages", Outcome::Ran),
+        ("translate 0xb8000", Outcome::Ran),
+        ("translate 0xe0000000", Outcome::Failed),
+        ("translate banana", Outcome::Failed),
+        ("map 0xe0000000", Outcome::Ran),
+        ("map 0xe0000000", Outcome::Failed),
+        ("touch 0xe0000000", Outcome::Ran),
+        ("unmap 0xe0000000", Outcome::Ran),
+        ("unmap 0xe0000000", Outcome::Failed),
+        ("touch 0xe0000000", Outcome::Failed),
+        ("map 0xe0000123", Outcome::Failed),
+        ("map 0x00100000", Outcome::Failed),
+        ("unmap 0xd0000000", Outcome::Failed),
+        ("map 0xe0001000 0xb8000", Outcome::Ran),
+        ("unmap 0xe0001000", Outcome::Ran),
+        ("touch 0", Outcome::Failed),
+        ("touch 0x100000000", Outcome::Failed),
+    ] {
+        assert_eq!(shell::execute(line), outcome, "{line}");
+    }
+    assert_eq!(free_frames_and_tables(), before, "map's frame was freed");
+    assert_eq!(kernel_space::translate(SCRATCH_START).ok(), None);
+}
+
+fn unmapped_read_is_reported() {
+    // SAFETY: none — this read is meant to fault; the test expects the
+    // kernel to report it and stop.
+    let value = unsafe { (0xE800_0000 as *const u32).read_volatile() };
+    panic!("read {value:#x} from an unmapped address");
+}
+
+fn write_to_kernel_text_is_reported() {
+    let target = write_to_kernel_text_is_reported as *const () as usize;
+    // SAFETY: none — this write is meant to fault (text is read-only).
+    unsafe { (target as *mut u8).write_volatile(0xC3) };
+    panic!("wrote to kernel text at {target:#x}");
+}
+
+#[allow(unconditional_recursion)]
+fn recurse(depth: u32) -> u32 {
+    let frame = core::hint::black_box([depth as u8; 256]);
+    recurse(depth + 1).wrapping_add(u32::from(frame[depth as usize % 256]))
+}
+
+fn stack_overflow_is_caught() {
+    let total = recurse(0);
+    panic!("returned from endless recursion with {total}");
+}
