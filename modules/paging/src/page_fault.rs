@@ -58,57 +58,54 @@ impl PageFaultCode {
     }
 }
 
+/// Each error-code bit: its name, its mask, and what it means when set and
+/// when clear.
+const BITS: [(&str, u32, &str, &str); 5] = [
+    (
+        "present: ",
+        1,
+        "the page is mapped; the access broke its protection",
+        "no page is mapped at this address",
+    ),
+    (
+        "write:   ",
+        2,
+        "the access was a write",
+        "the access was a read",
+    ),
+    (
+        "user:    ",
+        4,
+        "the CPU was in user mode (ring 3)",
+        "the CPU was in kernel mode (ring 0)",
+    ),
+    (
+        "reserved:",
+        8,
+        "a page-table entry has a reserved bit set: the tables are corrupt",
+        "no reserved bit set in the tables",
+    ),
+    (
+        "fetch:   ",
+        16,
+        "the CPU was fetching an instruction",
+        "not an instruction fetch",
+    ),
+];
+
 impl fmt::Display for PageFaultCode {
     /// Every bit, in words.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let yes_no = |bit: bool| if bit { "yes" } else { "no " };
-        writeln!(f, "  error code {:#x}:", self.0)?;
-        writeln!(
-            f,
-            "    present:  {} - {}",
-            yes_no(self.present()),
-            if self.present() {
-                "the page is mapped; the access broke its protection"
+        write!(f, "  error code {:#x}:", self.0)?;
+        for (name, mask, when_set, when_clear) in BITS {
+            let (answer, meaning) = if self.0 & mask != 0 {
+                ("yes", when_set)
             } else {
-                "no page is mapped at this address"
-            }
-        )?;
-        writeln!(
-            f,
-            "    write:    {} - the access was a {}",
-            yes_no(self.write()),
-            if self.write() { "write" } else { "read" }
-        )?;
-        writeln!(
-            f,
-            "    user:     {} - the CPU was in {}",
-            yes_no(self.user()),
-            if self.user() {
-                "user mode (ring 3)"
-            } else {
-                "kernel mode (ring 0)"
-            }
-        )?;
-        writeln!(
-            f,
-            "    reserved: {} - {}",
-            yes_no(self.reserved_bit()),
-            if self.reserved_bit() {
-                "a page-table entry has a reserved bit set: the tables are corrupt"
-            } else {
-                "no reserved bit set in the tables"
-            }
-        )?;
-        write!(
-            f,
-            "    fetch:    {} - {}",
-            yes_no(self.instruction_fetch()),
-            if self.instruction_fetch() {
-                "the CPU was fetching an instruction"
-            } else {
-                "not an instruction fetch"
-            }
-        )
+                ("no ", when_clear)
+            };
+            write!(f, "\n    {name} {answer} - {meaning}")?;
+        }
+        Ok(())
     }
 }
 

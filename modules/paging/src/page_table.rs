@@ -211,14 +211,9 @@ impl<M: TableMemory> AddressSpace<M> {
     /// own (then the caller frees it). Page tables stay, even when empty.
     pub fn unmap(&mut self, page: usize) -> Result<(usize, bool), MapError> {
         check_aligned(page)?;
-        let (directory_index, table_index, _) = split(page);
-        let table = self
-            .table_frame(directory_index)
-            .ok_or(MapError::NotMapped { page })?;
-        let entry = self.memory.table(table)[table_index];
-        if !entry.flags().contains(PTFlags::P) {
-            return Err(MapError::NotMapped { page });
-        }
+        let (table, table_index, entry) = self
+            .present_entry(page)
+            .map_err(|_| MapError::NotMapped { page })?;
         self.memory.table(table)[table_index] = PTEntry(0);
         self.memory.flush(page);
         self.pages -= 1;
@@ -228,7 +223,18 @@ impl<M: TableMemory> AddressSpace<M> {
     /// The physical address `address` is mapped to, with the page's flags,
     /// or where the walk stopped.
     pub fn translate(&mut self, address: usize) -> Result<Translation, Missing> {
-        let (directory_index, table_index, offset) = split(address);
+        let (_, _, entry) = self.present_entry(address)?;
+        Ok(Translation {
+            physical: entry.address().as_usize() + split(address).2,
+            flags: entry.flags(),
+            owned: entry.0 & OWNED_FRAME != 0,
+        })
+    }
+
+    /// The walk: the table frame, index and entry that map `address`, if
+    /// the entry is present.
+    fn present_entry(&mut self, address: usize) -> Result<(usize, usize, PTEntry), Missing> {
+        let (directory_index, table_index, _) = split(address);
         let table = self
             .table_frame(directory_index)
             .ok_or(Missing::Table { directory_index })?;
@@ -239,11 +245,7 @@ impl<M: TableMemory> AddressSpace<M> {
                 table_index,
             });
         }
-        Ok(Translation {
-            physical: entry.address().as_usize() + offset,
-            flags: entry.flags(),
-            owned: entry.0 & OWNED_FRAME != 0,
-        })
+        Ok((table, table_index, entry))
     }
 
     /// Makes sure a page table covers `page`, allocating one if needed.

@@ -38,6 +38,16 @@ pub fn register(command: Command) -> Result<(), RegisterError> {
     COMMANDS.lock().register(command)
 }
 
+/// Adds a chapter's commands to the shell; a name that is taken already is
+/// logged and skipped (the earlier command stays).
+pub fn register_all(commands: &[Command]) {
+    for command in commands {
+        if let Err(error) = register(*command) {
+            log::error!("cannot register shell command {}: {error:?}", command.name);
+        }
+    }
+}
+
 /// Calls `visit` for every registered command, in registration order.
 pub fn for_each_command(visit: impl FnMut(&Command)) {
     // Copy the table out so `visit` may print (or even register) freely.

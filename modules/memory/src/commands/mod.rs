@@ -23,9 +23,5 @@ const COMMANDS: &[Command] = &[
 
 /// Adds the memory commands to the shell.
 pub fn register() {
-    for command in COMMANDS {
-        if let Err(error) = shell::register(*command) {
-            log::error!("cannot register shell command {}: {error:?}", command.name);
-        }
-    }
+    shell::register_all(COMMANDS);
 }

@@ -21,11 +21,7 @@ const COMMANDS: &[Command] = &[
 
 /// Adds the paging commands to the shell.
 pub fn register() {
-    for command in COMMANDS {
-        if let Err(error) = shell::register(*command) {
-            log::error!("cannot register shell command {}: {error:?}", command.name);
-        }
-    }
+    shell::register_all(COMMANDS);
 }
 
 /// An address argument: a number that fits in 32 bits.
