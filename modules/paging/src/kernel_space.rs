@@ -169,12 +169,18 @@ pub fn translate(address: usize) -> Result<Translation, Missing> {
 }
 
 /// Makes sure page tables cover `[start, end)`, so that mapping pages there
-/// later needs no frame for a table.
-pub fn ensure_tables(start: usize, end: usize) -> Result<(), MapError> {
-    let mut space = space();
+/// later needs no frame for a table. Called by the heap's grower, which may
+/// run inside code that holds the tables' lock: then it fails, not hangs.
+pub fn ensure_tables(start: usize, end: usize) -> Result<(), &'static str> {
+    let mut guard = SPACE
+        .try_lock()
+        .ok_or("the page tables are locked by the code that is allocating")?;
+    let space = guard.as_mut().ok_or("paging is not set up")?;
     let mut page = start & !(TABLE_SPAN - 1);
     while page < end {
-        space.ensure_table(page)?;
+        space
+            .ensure_table(page)
+            .map_err(|_| "no free frame for a page table")?;
         page = match page.checked_add(TABLE_SPAN) {
             Some(next) => next,
             None => break,
