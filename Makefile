@@ -25,7 +25,7 @@ QEMU_FLAGS := -cdrom $(ISO_DIR)/strata-$(MODULE).iso -m $(MEMORY) -no-reboot \
 # Set a display only when there is one to show the window on.
 HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
 
-.PHONY: help setup build iso isos run run-nographic test lint fmt debug clean check-module
+.PHONY: help setup build iso isos run run-nographic test bench lint fmt debug clean check-module
 
 help:
 	@echo "Strata - a Rust teaching OS for i686. Chapters: $(CHAPTERS)"
@@ -33,6 +33,7 @@ help:
 	@echo "  make run [MODULE=name]    boot a chapter in QEMU (window if there is a display, else on this terminal)"
 	@echo "  make run-nographic        boot on this terminal only (quit: Ctrl-A then X)"
 	@echo "  make test                 lint, then every host, in-kernel and end-to-end test"
+	@echo "  make bench [BITS=64]      allocators vs talc & co. (results: target/bench/)"
 	@echo "  make iso [MODULE=name]    build target/iso/strata-MODULE.iso"
 	@echo "  make debug [MODULE=name]  QEMU paused with a GDB server, and GDB attached"
 	@echo "  make lint | fmt | clean"
@@ -79,6 +80,7 @@ run-nographic: iso
 
 test: lint isos
 	cargo test -q -p strata-runner
+	cargo htest -q -p strata-bench
 	cargo build -q -p strata-runner
 	target/debug/strata-runner test --chapters $(subst $() ,$(comma),$(CHAPTERS))
 
@@ -87,6 +89,16 @@ lint: setup
 	cargo clippy -q -p strata-runner -- -D warnings
 	cargo hclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
 	cargo kclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
+	cargo clippy -q -p strata-bench --lib --tests --benches --target i686-unknown-linux-gnu -- -D warnings
+
+# Host benchmarks of the allocators against talc, linked_list_allocator and
+# buddy_system_allocator (docs/benchmarks.md). 32-bit pointers, as in the
+# kernel, unless BITS=64. Extra arguments: BENCH_ARGS="--quick".
+BITS ?= 32
+BENCH_TARGET := $(if $(filter 64,$(BITS)),,--target i686-unknown-linux-gnu)
+BENCH_ARGS ?=
+bench: setup
+	cargo bench -p strata-bench $(BENCH_TARGET) -- $(BENCH_ARGS)
 
 fmt:
 	cargo fmt --all

@@ -86,6 +86,10 @@ pub struct FrameAllocator<'a> {
     free: LevelBitmap<'a>,
     available: LevelBitmap<'a>,
     counts: FrameCounts,
+    /// No frame below this one is free: where the search for the lowest
+    /// free frame starts. Usually its level-0 word has a free bit, so
+    /// `allocate` finds it without climbing the summaries.
+    lowest_free: usize,
 }
 
 impl<'a> FrameAllocator<'a> {
@@ -109,10 +113,9 @@ impl<'a> FrameAllocator<'a> {
         let mut free = LevelBitmap::new(free_words, frames);
         let mut available = LevelBitmap::new(available_words, frames);
         for range in map.available() {
-            for frame in (range.start / FRAME_SIZE_U64)..(range.end / FRAME_SIZE_U64) {
-                free.set(frame as usize);
-                available.set(frame as usize);
-            }
+            let (first, end) = (range.start / FRAME_SIZE_U64, range.end / FRAME_SIZE_U64);
+            free.set_range(first as usize, end as usize);
+            available.set_range(first as usize, end as usize);
         }
         let free_count = map.available_frames();
         Self {
@@ -124,6 +127,7 @@ impl<'a> FrameAllocator<'a> {
                 free: free_count,
                 used: 0,
             },
+            lowest_free: 0,
         }
     }
 
@@ -133,11 +137,17 @@ impl<'a> FrameAllocator<'a> {
 
     /// Allocates the lowest free frame; returns its physical address.
     pub fn allocate(&mut self) -> Result<usize, FrameError> {
-        let frame = self.free.next_set(0).ok_or(FrameError::OutOfFrames {
-            count: 1,
-            align: FRAME_SIZE,
-        })?;
-        self.take(frame, 1);
+        let frame = self
+            .free
+            .next_set(self.lowest_free)
+            .ok_or(FrameError::OutOfFrames {
+                count: 1,
+                align: FRAME_SIZE,
+            })?;
+        self.free.clear(frame);
+        self.lowest_free = frame + 1;
+        self.counts.free -= 1;
+        self.counts.used += 1;
         Ok(frame * FRAME_SIZE)
     }
 
@@ -154,7 +164,7 @@ impl<'a> FrameAllocator<'a> {
             return Err(FrameError::BadRequest { count, align });
         }
         let step = (align / FRAME_SIZE).max(1);
-        let mut from = 0;
+        let mut from = self.lowest_free;
         loop {
             let out = FrameError::OutOfFrames { count, align };
             let first = self.free.next_set(from).ok_or(out)?;
@@ -192,9 +202,12 @@ impl<'a> FrameAllocator<'a> {
                 return Err(FrameError::DoubleFree { address });
             }
         }
-        for frame in first..first + count {
-            self.free.set(frame);
+        if count == 1 {
+            self.free.set(first);
+        } else {
+            self.free.set_range(first, first + count);
         }
+        self.lowest_free = self.lowest_free.min(first);
         self.counts.free += count;
         self.counts.used -= count;
         Ok(())

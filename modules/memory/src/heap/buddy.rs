@@ -133,6 +133,13 @@ pub struct BuddyHeap {
     counts: Accounting,
 }
 
+/// Which free-list link of a header to rewrite.
+#[derive(Clone, Copy)]
+enum Link {
+    Prev,
+    Next,
+}
+
 /// Where an allocated block is, found from a payload pointer.
 struct Allocated {
     block: usize,
@@ -208,13 +215,27 @@ impl BuddyHeap {
 
     // ---- free lists: doubly linked through the headers of free blocks ----
 
+    /// Rewrites one free-list link of the free block at `address`. The
+    /// links are not part of the check value, so the rest of the header
+    /// (and its cache line's other bytes) need not be read or rewritten.
+    fn write_link(&mut self, address: usize, link: Link, value: usize) {
+        debug_assert!(self.regions.find(address).is_some() && address.is_multiple_of(HEADER_SIZE));
+        let header = address as *mut BlockHeader;
+        // SAFETY: as in `read_header`: an aligned block start in our memory;
+        // only the one field is written.
+        unsafe {
+            match link {
+                Link::Prev => (&raw mut (*header).prev).write(value),
+                Link::Next => (&raw mut (*header).next).write(value),
+            }
+        }
+    }
+
     fn push_free(&mut self, block: usize, order: u32) {
         let head = self.free_heads[order as usize];
         self.write_header(block, order, FREE, 0, head);
         if head != 0 {
-            let mut old = self.read_header(head);
-            old.prev = block;
-            self.write_header(head, order, FREE, block, old.next);
+            self.write_link(head, Link::Prev, block);
         }
         self.free_heads[order as usize] = block;
         self.non_empty |= 1 << order;
@@ -227,12 +248,10 @@ impl BuddyHeap {
         if header.prev == 0 {
             self.free_heads[order as usize] = header.next;
         } else {
-            let prev = self.read_header(header.prev);
-            self.write_header(header.prev, order, FREE, prev.prev, header.next);
+            self.write_link(header.prev, Link::Next, header.next);
         }
         if header.next != 0 {
-            let next = self.read_header(header.next);
-            self.write_header(header.next, order, FREE, header.prev, next.next);
+            self.write_link(header.next, Link::Prev, header.prev);
         }
         if self.free_heads[order as usize] == 0 {
             self.non_empty &= !(1 << order);
@@ -302,15 +321,19 @@ impl BuddyHeap {
 
     /// Frees `block` and merges it with its buddy for as long as the buddy
     /// is free. Checks every buddy first, so a corrupt header stops the free
-    /// before anything changes.
+    /// before anything changes; then merges exactly as many times as the
+    /// check found free buddies (nothing changed in between, so the headers
+    /// need not be checked twice).
     fn free_block(&mut self, block: usize, order: u32, region: usize) -> Result<(), HeapError> {
         let (mut probe, mut probe_order) = (block, order);
         while let Some(buddy) = self.free_buddy(probe, probe_order, region)? {
             probe = probe.min(buddy);
             probe_order += 1;
         }
+        let (start, _) = self.regions.get(region);
         let (mut block, mut order) = (block, order);
-        while let Some(buddy) = self.free_buddy(block, order, region)? {
+        while order < probe_order {
+            let buddy = start + ((block - start) ^ (1 << order));
             self.remove_free(buddy, order);
             let (low, high) = (block.min(buddy), block.max(buddy));
             self.write_header(high, order, MERGED, 0, 0);

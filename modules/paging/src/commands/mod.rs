@@ -5,6 +5,7 @@
 //! (0xE0000000–0xFFBFFFFF): everything else belongs to the kernel or the
 //! heap, and unmapping it from the shell would bring the kernel down.
 
+mod bench;
 mod mapping;
 mod pages;
 mod touch;
@@ -17,6 +18,7 @@ const COMMANDS: &[Command] = &[
     mapping::MAP_COMMAND,
     mapping::UNMAP_COMMAND,
     touch::TOUCH_COMMAND,
+    bench::BENCH_COMMAND,
 ];
 
 /// Adds the paging commands to the shell.

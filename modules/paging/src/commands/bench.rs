@@ -1,0 +1,157 @@
+//! `bench [ROUNDS]`: what the kernel's memory operations cost, in CPU
+//! cycles read with `rdtsc` — one heap allocate and free, one frame
+//! allocate and free, and one heap page brought in by a page fault.
+//!
+//! Under QEMU's TCG these are cycles of the *host* spent emulating the
+//! guest, so they are only indicative: compare them with each other (a
+//! fault costs hundreds of allocations), not with real hardware. The host
+//! benchmarks (`make bench`) measure the same code natively.
+
+use crate::growing_heap;
+use crate::kernel_space;
+use crate::layout::PAGE_SIZE;
+use core::alloc::{GlobalAlloc, Layout};
+use memory::kernel::println;
+use memory::kernel::shell::args::{Args, CommandError};
+use memory::kernel::shell::registry::Command;
+use memory::kernel_heap::HEAP;
+use memory::setup;
+
+pub const BENCH_COMMAND: Command = Command {
+    name: "bench",
+    usage: "[ROUNDS]",
+    summary: "cycles per heap allocate/free, frame allocate/free and demand-faulted heap page",
+    run: bench,
+};
+
+const DEFAULT_ROUNDS: u64 = 1000;
+const MAX_ROUNDS: u64 = 100_000;
+/// Heap requests cycle through these sizes.
+const SIZES: [usize; 5] = [16, 64, 256, 1024, 4096];
+/// Sizes tried, largest first, for the block whose pages are faulted in:
+/// larger than anything the heap has needed so far, so that most of its
+/// pages are new. One page less than a power of two, so that with its
+/// header and page alignment the buddy heap serves it from a block of
+/// exactly that power of two.
+const FAULT_BLOCKS: [usize; 3] = [
+    (4 << 20) - PAGE_SIZE,
+    (1 << 20) - PAGE_SIZE,
+    (256 << 10) - PAGE_SIZE,
+];
+
+/// The time-stamp counter.
+fn cycles() -> u64 {
+    // SAFETY: RDTSC only reads a counter; every CPU QEMU emulates for i686
+    // has it, and CR4.TSD is clear, so ring 0 may read it.
+    unsafe { core::arch::x86::_rdtsc() }
+}
+
+/// Cycles spent in `count` allocate+free pairs.
+struct Pairs {
+    allocate: u64,
+    free: u64,
+    count: u64,
+}
+
+/// `total` cycles spread over `count` calls (0 for none).
+fn per_call(total: u64, count: u64) -> u64 {
+    total.checked_div(count).unwrap_or(0)
+}
+
+fn bench<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
+    let rounds = args.optional_number("ROUNDS")?.unwrap_or(DEFAULT_ROUNDS);
+    args.finish()?;
+    if !(1..=MAX_ROUNDS).contains(&rounds) {
+        return Err(CommandError::Usage("ROUNDS is from 1 to 100000"));
+    }
+    let heap = heap_pairs(rounds).ok_or(CommandError::Failed("the heap is out of memory"))?;
+    let frames = frame_pairs(rounds).ok_or(CommandError::Failed("no free frame"))?;
+    let (fault_cycles, faulted) = faulted_pages();
+    println!(
+        "bench: rounds={rounds} heap_alloc={} heap_free={} frame_alloc={} frame_free={} fault_page={} faulted_pages={faulted}",
+        per_call(heap.allocate, heap.count),
+        per_call(heap.free, heap.count),
+        per_call(frames.allocate, frames.count),
+        per_call(frames.free, frames.count),
+        per_call(fault_cycles, faulted),
+    );
+    println!("  cycles per operation, from rdtsc. Under QEMU's TCG they count the host");
+    println!("  emulating the guest: indicative only (compare them with each other).");
+    if faulted == 0 {
+        println!("  fault_page=0: no page of the test block was new (the heap keeps the pages it has touched)");
+    }
+    Ok(())
+}
+
+/// Allocates and frees `rounds` blocks through the kernel heap (the same
+/// path as `Box::new`), timing each call.
+fn heap_pairs(rounds: u64) -> Option<Pairs> {
+    let (mut allocating, mut freeing) = (0, 0);
+    for round in 0..rounds {
+        let size = SIZES[round as usize % SIZES.len()];
+        let layout = Layout::from_size_align(size, 8).ok()?;
+        let start = cycles();
+        let block = HEAP.allocate(layout).ok()?;
+        let allocated = cycles();
+        // SAFETY: `block` was just allocated from HEAP with `layout`.
+        unsafe { HEAP.dealloc(block.as_ptr(), layout) };
+        let freed = cycles();
+        allocating += allocated - start;
+        freeing += freed - allocated;
+    }
+    Some(Pairs {
+        allocate: allocating,
+        free: freeing,
+        count: rounds,
+    })
+}
+
+/// Allocates and frees one frame `rounds` times.
+fn frame_pairs(rounds: u64) -> Option<Pairs> {
+    let mut frames = setup::frames();
+    let (mut allocating, mut freeing) = (0, 0);
+    for _ in 0..rounds {
+        let start = cycles();
+        let frame = frames.allocate().ok()?;
+        let allocated = cycles();
+        frames.free(frame).ok()?;
+        let freed = cycles();
+        allocating += allocated - start;
+        freeing += freed - allocated;
+    }
+    Some(Pairs {
+        allocate: allocating,
+        free: freeing,
+        count: rounds,
+    })
+}
+
+/// Allocates a large block and writes one byte to each of its pages that
+/// is not mapped yet: each such write is a demand fault that maps a frame.
+/// Returns the cycles over those writes and how many pages faulted (none
+/// if the heap cannot give even the smallest block).
+fn faulted_pages() -> (u64, u64) {
+    let Some((block, layout)) = FAULT_BLOCKS.iter().find_map(|&size| {
+        let layout = Layout::from_size_align(size, PAGE_SIZE).ok()?;
+        HEAP.allocate(layout).ok().map(|block| (block, layout))
+    }) else {
+        return (0, 0);
+    };
+    let mut fault_cycles = 0;
+    let start = block.as_ptr() as usize;
+    let (faults_before, _) = growing_heap::counters();
+    for page in (start..start + layout.size()).step_by(PAGE_SIZE) {
+        if kernel_space::translate(page).is_ok() {
+            continue;
+        }
+        let before = cycles();
+        // SAFETY: `page` is inside the block just allocated, which is ours
+        // until it is freed below; the heap's fault handler maps it.
+        unsafe { (page as *mut u8).write_volatile(0) };
+        fault_cycles += cycles() - before;
+    }
+    let (faults_after, _) = growing_heap::counters();
+    // SAFETY: allocated above with `layout`, freed once.
+    unsafe { HEAP.dealloc(block.as_ptr(), layout) };
+    (fault_cycles, (faults_after - faults_before) as u64)
+}

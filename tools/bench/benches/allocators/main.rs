@@ -1,0 +1,428 @@
+//! `make bench`: Strata's allocators side by side with talc,
+//! linked_list_allocator and buddy_system_allocator, in one run.
+//!
+//! Every allocator gets the same 128 MiB arena (one at a time), the same
+//! spin lock and the same random seeds. The run prints a table per
+//! workload with Strata-buddy's ratio to each peer (above 1: Strata is
+//! better), checks the targets, and writes `target/bench/results.csv`,
+//! `target/bench/chart.svg` and `target/bench/machine.txt`.
+//!
+//! `cargo bench -p strata-bench -- --quick` measures briefly (to check the
+//! benchmark itself); `make bench BITS=64` runs at the host's own width.
+
+mod chart;
+mod peers;
+
+use peers::{BuddySystemPeer, LinkedListPeer, TalcPeer};
+use std::path::PathBuf;
+use strata_bench::arena::{Arena, ARENA_SIZE};
+use strata_bench::contender::{Contender, StrataBuddy, StrataBump, StrataPool};
+use strata_bench::frames;
+use strata_bench::report::{Better, Results};
+use strata_bench::workloads::{self, percentiles, CycleSamples, Plan, Workloads, PERCENTILES};
+
+/// Maximum allocation sizes for random actions.
+const RANDOM_ACTION_SIZES: [usize; 5] = [200, 1000, 3000, 10_000, 30_000];
+/// Fixed sizes for allocate+free pairs.
+const PAIR_SIZES: [usize; 5] = [16, 64, 256, 1024, 4096];
+
+const SUBJECT: &str = StrataBuddy::NAME;
+const ALLOCATORS: [&str; 6] = [
+    StrataBuddy::NAME,
+    StrataPool::NAME,
+    StrataBump::NAME,
+    TalcPeer::NAME,
+    LinkedListPeer::NAME,
+    BuddySystemPeer::NAME,
+];
+const PEERS: [&str; 3] = [TalcPeer::NAME, LinkedListPeer::NAME, BuddySystemPeer::NAME];
+
+/// `--only NAME[,NAME...]` measures only those allocators, and
+/// `--workloads NAME[,NAME...]` only those workloads (for profiling).
+fn selected(name: &str) -> bool {
+    chosen("--only", name)
+}
+
+fn workload_selected(name: &str) -> bool {
+    chosen("--workloads", name)
+}
+
+fn chosen(option: &str, name: &str) -> bool {
+    let arguments: Vec<String> = std::env::args().collect();
+    match arguments.iter().position(|argument| argument == option) {
+        Some(index) => arguments
+            .get(index + 1)
+            .is_some_and(|only| only.split(',').any(|wanted| wanted == name)),
+        None => true,
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|argument| argument == "--quick");
+    let plan = if quick { Plan::QUICK } else { Plan::FULL };
+    let machine = machine_description();
+    println!("{machine}");
+
+    let contenders: Vec<Workloads> = [
+        Workloads::of::<StrataBuddy>(),
+        Workloads::of::<StrataPool>(),
+        Workloads::of::<StrataBump>(),
+        Workloads::of::<TalcPeer>(),
+        Workloads::of::<LinkedListPeer>(),
+        Workloads::of::<BuddySystemPeer>(),
+    ]
+    .into_iter()
+    .filter(|contender| selected(contender.name))
+    .collect();
+    let arena = Arena::new(ARENA_SIZE);
+    let mut results = Results::default();
+    measure(&contenders, &arena, &plan, &mut results);
+    drop(arena);
+    measure_frames(&plan, &mut results);
+
+    print_tables(&results);
+    let misses = check_targets(&results);
+
+    let directory = output_directory();
+    std::fs::create_dir_all(&directory).expect("create target/bench");
+    let directory = directory.canonicalize().unwrap_or(directory);
+    let csv = directory.join("results.csv");
+    std::fs::write(&csv, results.to_csv()).expect("write results.csv");
+    std::fs::write(directory.join("machine.txt"), &machine).expect("write machine.txt");
+    let chart = directory.join("chart.svg");
+    chart::draw(&results, &ALLOCATORS, &chart, &machine).expect("draw the chart");
+    println!("\nwrote {} and {}", csv.display(), chart.display());
+    if misses > 0 {
+        println!("{misses} target(s) missed: see docs/benchmarks.md for why.");
+    }
+}
+
+/// Runs every workload. Timed workloads take turns: trial 1 for every
+/// allocator, then trial 2, ..., and each figure is the median of its
+/// trials, so a slow moment on the host is shared rather than landing on one
+/// allocator.
+fn measure(contenders: &[Workloads], arena: &Arena, plan: &Plan, results: &mut Results) {
+    for (workload, realloc) in [
+        ("random_actions", true),
+        ("random_actions_no_realloc", false),
+    ] {
+        if !workload_selected(workload) {
+            continue;
+        }
+        for max in RANDOM_ACTION_SIZES {
+            eprintln!("{workload} up to {max} bytes ...");
+            let scores = take_turns(contenders, plan, |contender, trial| {
+                (contender.random_actions)(arena, plan, max, realloc, trial)
+            });
+            for (contender, score) in contenders.iter().zip(scores) {
+                results.add(workload, max, contender.name, "ops_per_s", score);
+            }
+        }
+    }
+    if workload_selected("heap_efficiency") {
+        for contender in contenders {
+            eprintln!("heap_efficiency for {} ...", contender.name);
+            let efficiency = (contender.heap_efficiency)(arena, plan);
+            results.add(
+                "heap_efficiency",
+                10_000,
+                contender.name,
+                "live_fraction",
+                efficiency.live,
+            );
+            if contender.block_header > 0 {
+                results.add(
+                    "heap_efficiency",
+                    10_000,
+                    contender.name,
+                    "header_fraction",
+                    efficiency.headers,
+                );
+            }
+            if let Some(blocks) = efficiency.blocks {
+                results.add(
+                    "heap_efficiency",
+                    10_000,
+                    contender.name,
+                    "block_fraction",
+                    blocks,
+                );
+            }
+        }
+    }
+    if workload_selected("microbench") {
+        eprintln!("microbench ...");
+        let round = plan.microbench / plan.trials as u32;
+        let mut samples: Vec<CycleSamples> =
+            contenders.iter().map(|_| CycleSamples::default()).collect();
+        for trial in 0..plan.trials {
+            for (contender, samples) in contenders.iter().zip(&mut samples) {
+                (contender.microbench)(arena, plan, trial, round, samples);
+            }
+        }
+        for (contender, samples) in contenders.iter().zip(&mut samples) {
+            let pair = samples.pair_percentiles();
+            let allocate = percentiles(&mut samples.allocate);
+            let free = percentiles(&mut samples.free);
+            for (index, percentile) in PERCENTILES.iter().enumerate() {
+                let param = format!("p{percentile}");
+                results.add(
+                    "microbench",
+                    &param,
+                    contender.name,
+                    "cycles",
+                    pair[index] as f64,
+                );
+                results.add(
+                    "microbench",
+                    &param,
+                    contender.name,
+                    "alloc_cycles",
+                    allocate[index] as f64,
+                );
+                results.add(
+                    "microbench",
+                    &param,
+                    contender.name,
+                    "free_cycles",
+                    free[index] as f64,
+                );
+            }
+        }
+    }
+    if workload_selected("pair") {
+        for size in PAIR_SIZES {
+            eprintln!("pair of {size} bytes ...");
+            let iterations = plan.pair_iterations / plan.trials;
+            let times = take_turns(contenders, plan, |contender, _| {
+                (contender.pair)(arena, plan, size, iterations)
+            });
+            for (contender, ns) in contenders.iter().zip(times) {
+                results.add("pair", size, contender.name, "ns", ns);
+            }
+        }
+    }
+}
+
+/// Runs `run` for trial 1 of every contender, then trial 2, ...; returns
+/// each contender's median.
+fn take_turns(
+    contenders: &[Workloads],
+    plan: &Plan,
+    mut run: impl FnMut(&Workloads, u64) -> f64,
+) -> Vec<f64> {
+    let mut trials = vec![Vec::new(); contenders.len()];
+    for trial in 0..plan.trials {
+        for (index, contender) in contenders.iter().enumerate() {
+            trials[index].push(run(contender, trial));
+        }
+    }
+    trials
+        .iter_mut()
+        .map(|values| workloads::median(values))
+        .collect()
+}
+
+const FRAMES: &str = "strata-frames";
+
+fn measure_frames(plan: &Plan, results: &mut Results) {
+    if !selected(FRAMES) {
+        return;
+    }
+    eprintln!("measuring {FRAMES} ...");
+    let iterations = plan.pair_iterations * 4;
+    results.add(
+        "frames",
+        "single",
+        FRAMES,
+        "ns",
+        frames::single_frame_pair(iterations),
+    );
+    results.add(
+        "frames",
+        "contiguous16",
+        FRAMES,
+        "ns",
+        frames::contiguous_pair(plan.pair_iterations),
+    );
+    let repeats = if plan.trials > 1 { 21 } else { 3 };
+    let whole = frames::build_time(&frames::four_gib_map(), repeats);
+    results.add(
+        "frames",
+        "build_4gib",
+        FRAMES,
+        "ns",
+        whole.as_nanos() as f64,
+    );
+    let fragmented = frames::build_time(&frames::fragmented_map(), repeats);
+    results.add(
+        "frames",
+        "build_fragmented",
+        FRAMES,
+        "ns",
+        fragmented.as_nanos() as f64,
+    );
+}
+
+fn print_tables(results: &Results) {
+    let tables = [
+        (
+            "random_actions",
+            "ops_per_s",
+            Better::Higher,
+            "random actions with realloc: successful operations per second, by maximum size",
+        ),
+        (
+            "random_actions_no_realloc",
+            "ops_per_s",
+            Better::Higher,
+            "random actions without realloc: operations per second, by maximum size",
+        ),
+        (
+            "heap_efficiency",
+            "live_fraction",
+            Better::Higher,
+            "heap efficiency: live bytes / arena at the first failure",
+        ),
+        (
+            "microbench",
+            "cycles",
+            Better::Lower,
+            "microbench: cycles per allocate+free pair, by percentile",
+        ),
+        (
+            "pair",
+            "ns",
+            Better::Lower,
+            "pair: nanoseconds per allocate+free, by size in bytes",
+        ),
+    ];
+    for (workload, metric, better, title) in tables {
+        println!("\n{title}  (x: {SUBJECT}'s advantage; above 1 = better)");
+        print!(
+            "{}",
+            results.table(workload, metric, better, &ALLOCATORS, SUBJECT, &PEERS)
+        );
+    }
+    let share = |metric| results.get("heap_efficiency", "10000", SUBJECT, metric);
+    if let (Some(live), Some(headers), Some(blocks)) = (
+        share("live_fraction"),
+        share("header_fraction"),
+        share("block_fraction"),
+    ) {
+        println!(
+            "  {SUBJECT} at its first failure: live {:.1}%, block headers {:.2}%, rounding up to powers of two {:.1}%, free but too fragmented {:.1}%",
+            live * 100.0,
+            headers * 100.0,
+            (blocks - live - headers) * 100.0,
+            (1.0 - blocks) * 100.0
+        );
+    }
+    println!("\nframes: nanoseconds (strata-frames)");
+    print!(
+        "{}",
+        results.table("frames", "ns", Better::Lower, &[FRAMES], FRAMES, &[])
+    );
+}
+
+/// Prints each target with what was measured; returns how many missed.
+fn check_targets(results: &Results) -> usize {
+    let mut checks: Vec<(String, Option<f64>, f64)> = Vec::new();
+    for workload in ["random_actions", "random_actions_no_realloc"] {
+        for max in RANDOM_ACTION_SIZES {
+            let param = max.to_string();
+            for (peer, needed) in [(TalcPeer::NAME, 1.0), (LinkedListPeer::NAME, 3.0)] {
+                let ratio =
+                    results.ratio(workload, &param, "ops_per_s", Better::Higher, SUBJECT, peer);
+                checks.push((format!("{workload} {max}: x{peer}"), ratio, needed));
+            }
+        }
+    }
+    let efficiency = results.ratio(
+        "heap_efficiency",
+        "10000",
+        "live_fraction",
+        Better::Higher,
+        SUBJECT,
+        BuddySystemPeer::NAME,
+    );
+    checks.push((
+        "heap_efficiency: xbuddy_system_allocator".into(),
+        efficiency,
+        1.1,
+    ));
+    let p99 = results.ratio(
+        "microbench",
+        "p99",
+        "cycles",
+        Better::Lower,
+        SUBJECT,
+        TalcPeer::NAME,
+    );
+    checks.push((
+        "microbench p99: xtalc (talc's cycles / ours)".into(),
+        p99,
+        1.0,
+    ));
+    // Absolute frame targets, as "how many times under the limit".
+    let single = results
+        .get("frames", "single", FRAMES, "ns")
+        .map(|ns| 20.0 / ns);
+    checks.push((
+        "frames single alloc+free: 20 ns / measured".into(),
+        single,
+        1.0,
+    ));
+    let build = results
+        .get("frames", "build_4gib", FRAMES, "ns")
+        .map(|ns| 5e6 / ns);
+    checks.push((
+        "frames build from 4 GiB: 5 ms / measured".into(),
+        build,
+        1.0,
+    ));
+
+    println!("\ntargets (each figure must reach the number after >=)");
+    let mut misses = 0;
+    for (what, measured, needed) in checks {
+        let holds = measured.is_some_and(|value| value >= needed);
+        misses += usize::from(!holds);
+        let shown = measured.map_or("-".into(), |value| format!("{value:.2}"));
+        println!(
+            "  {:<58} {shown:>8} >= {needed:<4} {}",
+            what,
+            if holds { "holds" } else { "MISSED" }
+        );
+    }
+    misses
+}
+
+fn output_directory() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench")
+}
+
+/// The machine, compiler and pointer width the figures came from.
+fn machine_description() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rustc = std::process::Command::new(std::env::var("RUSTC").unwrap_or("rustc".into()))
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "machine: {cpu}, {cores} cores; {rustc}; {}-bit pointers ({}); arena {} MiB",
+        usize::BITS,
+        std::env::consts::ARCH,
+        ARENA_SIZE >> 20
+    )
+}

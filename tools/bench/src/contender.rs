@@ -1,0 +1,118 @@
+//! The interface every allocator is measured through.
+//!
+//! A contender is a `GlobalAlloc` whose state sits behind a `spin::Mutex`:
+//! the way a kernel shares its heap, and the same lock for everyone, so the
+//! figures compare the allocators and not their locks. Each contender is
+//! built over a whole [`Arena`] and nothing else.
+//!
+//! Reallocation uses the allocator's own in-place routine where it has one
+//! (Strata's heaps, talc); otherwise `GlobalAlloc`'s default: allocate,
+//! copy, free.
+
+use crate::arena::Arena;
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::{null_mut, NonNull};
+use memory::heap::{buddy, BuddyHeap, BumpHeap, Heap, PoolHeap};
+
+/// An allocator under test.
+pub trait Contender: GlobalAlloc + Sync {
+    /// Its name in tables, the CSV file and the chart.
+    const NAME: &'static str;
+
+    /// Bytes of header inside each allocated block, where the allocator
+    /// has a fixed one (reported as the header's share of the arena).
+    const BLOCK_HEADER: usize = 0;
+
+    /// A fresh allocator that owns all of `arena`.
+    ///
+    /// # Safety
+    /// Nothing else may use the arena while the allocator exists, and the
+    /// arena must outlive it.
+    unsafe fn over(arena: &Arena) -> Self;
+
+    /// Bytes in allocated blocks (headers and rounding included), where the
+    /// allocator counts them: splits heap efficiency into what the program
+    /// holds, headers, rounding and fragmentation.
+    fn used_bytes(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// One of Strata's heaps behind a spin lock.
+pub struct Strata<H>(spin::Mutex<H>);
+
+/// The Strata heaps that can be contenders, with their names.
+pub trait StrataHeap: Heap + Default + Send {
+    const NAME: &'static str;
+    const BLOCK_HEADER: usize;
+}
+
+impl StrataHeap for BuddyHeap {
+    const NAME: &'static str = "strata-buddy";
+    const BLOCK_HEADER: usize = buddy::HEADER_SIZE;
+}
+
+impl StrataHeap for PoolHeap {
+    const NAME: &'static str = "strata-pool";
+    const BLOCK_HEADER: usize = 0;
+}
+
+impl StrataHeap for BumpHeap {
+    const NAME: &'static str = "strata-bump";
+    const BLOCK_HEADER: usize = 0;
+}
+
+impl<H: StrataHeap> Contender for Strata<H> {
+    const NAME: &'static str = H::NAME;
+    const BLOCK_HEADER: usize = H::BLOCK_HEADER;
+
+    unsafe fn over(arena: &Arena) -> Self {
+        let mut heap = H::default();
+        // SAFETY: the caller gives this heap the arena alone, for its life.
+        unsafe { heap.add_region(arena.start() as usize, arena.size()) }
+            .expect("a Strata heap accepts a 128 MiB arena");
+        Self(spin::Mutex::new(heap))
+    }
+
+    fn used_bytes(&self) -> Option<usize> {
+        Some(self.0.lock().stats().used)
+    }
+}
+
+// SAFETY: the heap checks every pointer it is given back, hands out blocks
+// that do not overlap and are aligned as asked, and the mutex serialises
+// every call.
+unsafe impl<H: StrataHeap> GlobalAlloc for Strata<H> {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.0
+            .lock()
+            .allocate(layout)
+            .map_or(null_mut(), NonNull::as_ptr)
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        let Some(pointer) = NonNull::new(pointer) else {
+            return;
+        };
+        let freed = self.0.lock().deallocate(pointer, layout);
+        debug_assert!(freed.is_ok(), "{freed:?}");
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Some(pointer) = NonNull::new(pointer) else {
+            return null_mut();
+        };
+        self.0
+            .lock()
+            .reallocate(pointer, layout, new_size)
+            .map_or(null_mut(), NonNull::as_ptr)
+    }
+}
+
+/// Strata's binary buddy heap: the kernel's `#[global_allocator]`.
+pub type StrataBuddy = Strata<BuddyHeap>;
+/// Strata's first-fit pool.
+pub type StrataPool = Strata<PoolHeap>;
+/// Strata's bump allocator (it reuses memory only when everything is freed,
+/// so under random frees it soon runs out; its figures show that).
+pub type StrataBump = Strata<BumpHeap>;
