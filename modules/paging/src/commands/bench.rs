@@ -83,47 +83,58 @@ fn bench<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     Ok(())
 }
 
-/// Allocates and frees `rounds` blocks through the kernel heap (the same
-/// path as `Box::new`), timing each call.
-fn heap_pairs(rounds: u64) -> Option<Pairs> {
-    let (mut allocating, mut freeing) = (0, 0);
-    for round in 0..rounds {
-        let size = SIZES[round as usize % SIZES.len()];
-        let layout = Layout::from_size_align(size, 8).ok()?;
-        let start = cycles();
-        let block = HEAP.allocate(layout).ok()?;
-        let allocated = cycles();
-        // SAFETY: `block` was just allocated from HEAP with `layout`.
-        unsafe { HEAP.dealloc(block.as_ptr(), layout) };
-        let freed = cycles();
-        allocating += allocated - start;
-        freeing += freed - allocated;
-    }
-    Some(Pairs {
-        allocate: allocating,
-        free: freeing,
+/// Times `rounds` calls of `allocate`, each followed by `free` of what it
+/// returned; both get `state` (the allocator).
+fn time_pairs<S, T>(
+    rounds: u64,
+    state: &mut S,
+    allocate: impl Fn(&mut S, u64) -> Option<T>,
+    free: impl Fn(&mut S, T) -> Option<()>,
+) -> Option<Pairs> {
+    let mut pairs = Pairs {
+        allocate: 0,
+        free: 0,
         count: rounds,
-    })
+    };
+    for round in 0..rounds {
+        let start = cycles();
+        let item = allocate(state, round)?;
+        let allocated = cycles();
+        free(state, item)?;
+        let freed = cycles();
+        pairs.allocate += allocated - start;
+        pairs.free += freed - allocated;
+    }
+    Some(pairs)
+}
+
+/// Allocates and frees `rounds` blocks through the kernel heap (the same
+/// path as `Box::new`).
+fn heap_pairs(rounds: u64) -> Option<Pairs> {
+    let mut layouts = SIZES.map(|size| Layout::from_size_align(size, 8).ok());
+    time_pairs(
+        rounds,
+        &mut layouts,
+        |layouts, round| {
+            let layout = layouts[round as usize % layouts.len()]?;
+            HEAP.allocate(layout).ok().map(|block| (block, layout))
+        },
+        |_, (block, layout)| {
+            // SAFETY: `block` was just allocated from HEAP with `layout`.
+            unsafe { HEAP.dealloc(block.as_ptr(), layout) };
+            Some(())
+        },
+    )
 }
 
 /// Allocates and frees one frame `rounds` times.
 fn frame_pairs(rounds: u64) -> Option<Pairs> {
-    let mut frames = setup::frames();
-    let (mut allocating, mut freeing) = (0, 0);
-    for _ in 0..rounds {
-        let start = cycles();
-        let frame = frames.allocate().ok()?;
-        let allocated = cycles();
-        frames.free(frame).ok()?;
-        let freed = cycles();
-        allocating += allocated - start;
-        freeing += freed - allocated;
-    }
-    Some(Pairs {
-        allocate: allocating,
-        free: freeing,
-        count: rounds,
-    })
+    time_pairs(
+        rounds,
+        &mut setup::frames(),
+        |frames, _| frames.allocate().ok(),
+        |frames, frame| frames.free(frame).ok(),
+    )
 }
 
 /// Allocates a large block and writes one byte to each of its pages that

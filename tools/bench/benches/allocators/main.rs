@@ -338,12 +338,14 @@ fn check_targets(results: &Results) -> usize {
             }
         }
     }
-    let efficiency = results.ratio(
+    let ratio = |workload, param, metric, better, peer| {
+        results.ratio(workload, param, metric, better, SUBJECT, peer)
+    };
+    let efficiency = ratio(
         "heap_efficiency",
         "10000",
         "live_fraction",
         Better::Higher,
-        SUBJECT,
         BuddySystemPeer::NAME,
     );
     checks.push((
@@ -351,36 +353,26 @@ fn check_targets(results: &Results) -> usize {
         efficiency,
         1.1,
     ));
-    let p99 = results.ratio(
-        "microbench",
-        "p99",
-        "cycles",
-        Better::Lower,
-        SUBJECT,
-        TalcPeer::NAME,
-    );
+    let p99 = ratio("microbench", "p99", "cycles", Better::Lower, TalcPeer::NAME);
     checks.push((
         "microbench p99: xtalc (talc's cycles / ours)".into(),
         p99,
         1.0,
     ));
     // Absolute frame targets, as "how many times under the limit".
-    let single = results
-        .get("frames", "single", FRAMES, "ns")
-        .map(|ns| 20.0 / ns);
-    checks.push((
-        "frames single alloc+free: 20 ns / measured".into(),
-        single,
-        1.0,
-    ));
-    let build = results
-        .get("frames", "build_4gib", FRAMES, "ns")
-        .map(|ns| 5e6 / ns);
-    checks.push((
-        "frames build from 4 GiB: 5 ms / measured".into(),
-        build,
-        1.0,
-    ));
+    for (param, limit_ns, what) in [
+        ("single", 20.0, "frames single alloc+free: 20 ns / measured"),
+        (
+            "build_4gib",
+            5e6,
+            "frames build from 4 GiB: 5 ms / measured",
+        ),
+    ] {
+        let under = results
+            .get("frames", param, FRAMES, "ns")
+            .map(|ns| limit_ns / ns);
+        checks.push((what.into(), under, 1.0));
+    }
 
     println!("\ntargets (each figure must reach the number after >=)");
     let mut misses = 0;
