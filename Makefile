@@ -25,7 +25,7 @@ QEMU_FLAGS := -cdrom $(ISO_DIR)/strata-$(MODULE).iso -m $(MEMORY) -no-reboot \
 # Set a display only when there is one to show the window on.
 HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
 
-.PHONY: help setup build iso isos run run-nographic test bench lint fmt debug clean check-module
+.PHONY: help setup build iso isos run run-nographic test bench lint fmt debug symbolize clean check-module
 
 help:
 	@echo "Strata - a Rust teaching OS for i686. Chapters: $(CHAPTERS)"
@@ -36,6 +36,7 @@ help:
 	@echo "  make bench [BITS=64]      allocators vs talc & co. (results: target/bench/)"
 	@echo "  make iso [MODULE=name]    build target/iso/strata-MODULE.iso"
 	@echo "  make debug [MODULE=name]  QEMU paused with a GDB server, and GDB attached"
+	@echo "  make symbolize ADDR='0x..'  function and line of return addresses in a heap report"
 	@echo "  make lint | fmt | clean"
 	@echo
 	@echo "MODULE defaults to '$(MODULE)'. MEMORY=$(MEMORY) sets QEMU's RAM."
@@ -110,6 +111,12 @@ debug: iso
 	gdb -q $(KERNEL_DIR)/strata-$(MODULE) \
 		-ex 'target remote localhost:1234' -ex 'break kmain' -ex 'continue'; \
 	kill %1 2>/dev/null || true
+
+# Return addresses from a heap-debugger report, as functions and lines.
+symbolize: check-module
+	@[[ -n "$(ADDR)" ]] || { echo 'usage: make symbolize ADDR="0x00113323 0x0011eb5e" [MODULE=name]'; exit 1; }
+	@[[ -f $(KERNEL_DIR)/strata-$(MODULE) ]] || { echo "no kernel yet: run make iso MODULE=$(MODULE) first"; exit 1; }
+	@addr2line -f -C -i -p -e $(KERNEL_DIR)/strata-$(MODULE) $(ADDR)
 
 clean:
 	cargo clean

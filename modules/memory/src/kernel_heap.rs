@@ -2,7 +2,16 @@
 //! `String` and `BTreeMap`.
 //!
 //! Which heap it is comes from the kernel command line — `heap=buddy`
-//! (the default), `heap=pool` or `heap=bump` — and its memory is a run of
+//! (the default), `heap=pool` or `heap=bump` — with two layers in front:
+//!
+//! ```text
+//!   HEAP: LockedHeap<KernelHeap>      the lock, GlobalAlloc, call sites
+//!     DebugHeap   heapdebug=off|poison|full   (default off: a pass-through)
+//!       SlabHeap  slab=on|off                 (default on: objects <= 1 KiB)
+//!         AnyHeap heap=buddy|pool|bump        (default buddy)
+//! ```
+//!
+//! Its memory is a run of
 //! contiguous frames from the frame allocator: an eighth of free RAM,
 //! rounded down to a power of two (so the buddy heap starts as one block),
 //! between 256 KiB and 16 MiB.
@@ -16,22 +25,61 @@
 //!   allocation-error handler below, which reports the request and the
 //!   heap's state and stops the kernel.
 
-use crate::heap::{AnyHeap, Heap, HeapError, HeapKind, HeapStats, LockedHeap};
+use crate::heap::debug::HeapBug;
+use crate::heap::{
+    AnyHeap, DebugHeap, DebugMode, Heap, HeapError, HeapKind, HeapStats, LockedHeap, SlabHeap,
+};
 use crate::setup;
 use core::alloc::Layout;
 use core::fmt::{self, Write};
 use kernel::boot;
 
+/// The kernel's heap: the debugger, the slabs, and the heap chosen at boot.
+pub type KernelHeap = DebugHeap<SlabHeap<AnyHeap>>;
+
 /// The kernel heap. Empty (every allocation fails) until [`init`].
 #[global_allocator]
-pub static HEAP: LockedHeap<AnyHeap> = LockedHeap::new(AnyHeap::new(HeapKind::Buddy));
+pub static HEAP: LockedHeap<KernelHeap> = LockedHeap::new(KernelHeap::new(
+    SlabHeap::new(AnyHeap::new(HeapKind::Buddy), true),
+    DebugMode::Off,
+));
+
+impl KernelHeap {
+    /// Which heap is at the bottom.
+    pub fn kind(&self) -> HeapKind {
+        self.inner().inner().kind()
+    }
+
+    /// The slab front end.
+    pub fn slabs(&self) -> &SlabHeap<AnyHeap> {
+        self.inner()
+    }
+
+    /// The heap beneath the slabs and the debugger (for `demo`, which shows
+    /// buddy blocks splitting and merging). Blocks taken from it directly
+    /// must be given back to it directly.
+    pub fn beneath(&mut self) -> &mut AnyHeap {
+        self.inner_mut().inner_mut()
+    }
+}
+
+/// What the kernel command line chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapOptions {
+    /// `heap=buddy|pool|bump`.
+    pub kind: HeapKind,
+    /// `slab=on|off`.
+    pub slabs: bool,
+    /// `heapdebug=off|poison|full`.
+    pub debug: DebugMode,
+}
 
 const MIN_HEAP: usize = 256 << 10;
 const MAX_HEAP: usize = 16 << 20;
 
 /// Picks the heap from the command line and gives it its first region.
 pub(crate) fn init() {
-    let kind = kind_from_command_line();
+    let options = options_from_command_line();
     let free_bytes = setup::frames().counts().free * crate::frames::FRAME_SIZE;
     let size = heap_size_for(free_bytes);
     let Some((start, size)) = setup::allocate_heap_frames(size / crate::frames::FRAME_SIZE) else {
@@ -39,40 +87,64 @@ pub(crate) fn init() {
     };
     // SAFETY: the frames were just allocated for the heap alone, and are
     // never freed; paging is off, so their physical address is usable.
-    unsafe { install(kind, start, size) };
+    unsafe { install(options, start, size) };
 }
 
-/// The heap `heap=` on the kernel command line asks for (buddy if none).
-pub fn kind_from_command_line() -> HeapKind {
-    match boot::option(boot::command_line(), "heap") {
-        None => HeapKind::Buddy,
-        Some(name) => HeapKind::parse(name).unwrap_or_else(|| {
-            log::warn!("heap={name} is not one of buddy, pool, bump: using buddy");
-            HeapKind::Buddy
-        }),
+/// `heap=`, `slab=` and `heapdebug=` from the kernel command line; a value
+/// that is not one of the choices is reported and the default used.
+pub fn options_from_command_line() -> HeapOptions {
+    let line = boot::command_line();
+    let pick = |key: &str, choices: &str| {
+        let value = boot::option(line, key)?;
+        if !choices.split(',').any(|choice| choice == value) {
+            log::warn!("{key}={value} is not one of {choices}: using the default");
+        }
+        Some(value)
+    };
+    HeapOptions {
+        kind: pick("heap", "buddy,pool,bump")
+            .and_then(HeapKind::parse)
+            .unwrap_or(HeapKind::Buddy),
+        slabs: pick("slab", "on,off") != Some("off"),
+        debug: pick("heapdebug", "off,poison,full")
+            .and_then(DebugMode::parse)
+            .unwrap_or(DebugMode::Off),
     }
 }
 
-/// Makes [`HEAP`] an empty heap of `kind` with `[start, start + size)` as
-/// its first region, and routes its misuse reports to the log.
+/// Makes [`HEAP`] an empty heap as `options` say, with `[start, start +
+/// size)` as its first region, and routes its reports to the log.
 ///
 /// # Safety
 /// The memory must be usable by the heap alone, for ever (as for
 /// [`Heap::add_region`]), and nothing may have been allocated yet.
-pub unsafe fn install(kind: HeapKind, start: usize, size: usize) {
+pub unsafe fn install(options: HeapOptions, start: usize, size: usize) {
     let mut heap = HEAP.lock();
-    *heap = AnyHeap::new(kind);
+    *heap = KernelHeap::new(
+        SlabHeap::new(AnyHeap::new(options.kind), options.slabs),
+        options.debug,
+    );
+    heap.set_reporter(report_bug);
     // SAFETY: the caller's promise.
     if let Err(error) = unsafe { heap.add_region(start, size) } {
         panic!("cannot give the heap its memory: {error}");
     }
     drop(heap);
     HEAP.set_error_reporter(report_misuse);
+    HEAP.record_call_sites(options.debug != DebugMode::Off);
     log::info!(
-        "heap: {} heap of {} KiB at {start:#x}",
-        kind.name(),
-        size / 1024
+        "heap: {} heap of {} KiB at {start:#x}, slabs {}, heapdebug={}",
+        options.kind.name(),
+        size / 1024,
+        if options.slabs { "on" } else { "off" },
+        options.debug.name()
     );
+}
+
+/// Prints a bug the heap debugger caught. Runs with the heap locked: the
+/// log writes straight to the console and serial port, without allocating.
+fn report_bug(bug: &HeapBug) {
+    log::error!("heap debug: {bug}");
 }
 
 /// An eighth of free memory, as a power of two, within the limits.

@@ -32,6 +32,8 @@ pub mod memory_map;
 #[cfg(target_os = "none")]
 pub mod commands;
 #[cfg(target_os = "none")]
+pub mod debug_tests;
+#[cfg(target_os = "none")]
 pub mod kernel_heap;
 #[cfg(target_os = "none")]
 pub mod setup;

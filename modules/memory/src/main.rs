@@ -16,7 +16,11 @@ pub extern "C" fn kmain(magic: u32, boot_info_addr: u32) -> ! {
     memory::setup::init();
     memory::commands::register();
     if ktest::requested() {
-        ktest::run(&[kernel::tests::TESTS, memory::tests::TESTS]);
+        ktest::run(&[
+            kernel::tests::TESTS,
+            memory::tests::TESTS,
+            memory::debug_tests::TESTS,
+        ]);
     }
     shell::run(BANNER)
 }

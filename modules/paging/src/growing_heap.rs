@@ -101,8 +101,8 @@ mod kernel_side {
     use core::fmt::{self, Write};
     use core::sync::atomic::{AtomicUsize, Ordering};
     use memory::frames::FRAME_SIZE;
-    use memory::heap::{AnyHeap, Heap, HeapKind};
-    use memory::kernel_heap::{self, HEAP};
+    use memory::heap::{Heap, HeapKind};
+    use memory::kernel_heap::{self, KernelHeap, HEAP};
     use memory::setup;
     use x86::bits32::paging::PTFlags;
 
@@ -135,9 +135,9 @@ mod kernel_side {
     /// the page-fault handler must be on: the heap's first header write
     /// is the first demand fault.
     pub fn init() {
-        let kind = kernel_heap::kind_from_command_line();
+        let options = kernel_heap::options_from_command_line();
         let free_frames = setup::frames().counts().free;
-        let size = match kind {
+        let size = match options.kind {
             HeapKind::Buddy => INITIAL_SIZE,
             HeapKind::Pool | HeapKind::Bump => kernel_heap::heap_size_for(free_frames * FRAME_SIZE),
         };
@@ -154,7 +154,7 @@ mod kernel_side {
         // `layout`); its pages are mapped by `fault_in` when first touched,
         // and the frames for them are promised above. Nothing was allocated
         // yet: chapter 3 calls this before anything uses the heap.
-        unsafe { kernel_heap::install(kind, HEAP_START, size) };
+        unsafe { kernel_heap::install(options, HEAP_START, size) };
         HEAP.set_grower(grow);
         kernel_heap::extend_summary(summary);
         setup::count_kernel_frames_with(kernel_frames);
@@ -220,7 +220,7 @@ mod kernel_side {
     /// The heap's grower: moves the top if the heap can use it and the
     /// frames to back it are there. Runs with the heap locked, so it must
     /// not allocate.
-    fn grow(heap: &mut AnyHeap, layout: Layout) -> bool {
+    fn grow(heap: &mut KernelHeap, layout: Layout) -> bool {
         let Some(bytes) = heap.growth_for(layout) else {
             return false;
         };

@@ -202,6 +202,24 @@ pub fn map_owned(page: usize, frame: usize, flags: PTFlags) -> Result<(), &'stat
         .map_err(|_| "the page could not be mapped")
 }
 
+/// Unmaps `page` and frees its frame if the mapping owned it. Like
+/// [`map_owned`], fails rather than waits if the tables are locked.
+pub fn unmap_owned(page: usize) -> Result<(), &'static str> {
+    let mut guard = SPACE
+        .try_lock()
+        .ok_or("the page tables are locked by the code that is freeing")?;
+    let space = guard.as_mut().ok_or("paging is not set up")?;
+    let (frame, owned) = space.unmap(page).map_err(|_| "the page was not mapped")?;
+    drop(guard);
+    if owned {
+        setup::try_frames()
+            .ok_or("the frame allocator is locked")?
+            .free(frame)
+            .map_err(|_| "the frame could not be freed")?;
+    }
+    Ok(())
+}
+
 /// A short name for the region of `address`, for listings.
 pub fn region_of(address: usize) -> Region {
     layout().region_of(address)

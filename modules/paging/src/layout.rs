@@ -40,6 +40,11 @@ pub use crate::page_table::PAGE_SIZE;
 /// The identity map covers RAM below this address (3 GiB; QEMU's PC never
 /// puts RAM between 3 and 4 GiB, where its devices live).
 pub const IDENTITY_MAP_END: usize = 0xC000_0000;
+/// The guard-page slots (`guard_pages.rs`): a data page and an unmapped
+/// page after it, per slot.
+pub const GUARD_START: usize = 0xC800_0000;
+pub const GUARD_SLOTS: usize = 64;
+pub const GUARD_END: usize = GUARD_START + GUARD_SLOTS * 2 * PAGE_SIZE;
 /// The kernel heap's reserved virtual range.
 pub const HEAP_START: usize = 0xD000_0000;
 pub const HEAP_RESERVED: usize = 256 << 20;
@@ -55,7 +60,8 @@ const LOW_MEMORY_END: usize = 0x10_0000;
 // Checked when the kernel is built: the ranges follow each other, and the
 // heap's start is aligned to its size (buddy blocks align to the start).
 const _: () = {
-    assert!(IDENTITY_MAP_END <= HEAP_START && HEAP_END <= SCRATCH_START);
+    assert!(IDENTITY_MAP_END <= GUARD_START && GUARD_END <= HEAP_START);
+    assert!(HEAP_END <= SCRATCH_START);
     assert!(HEAP_RESERVED >= 64 << 20);
     assert!(HEAP_START.is_multiple_of(HEAP_RESERVED));
 };
@@ -76,6 +82,7 @@ pub enum Region {
     NoRam,
     Heap,
     HeapReserve,
+    GuardPages,
     Scratch,
     Unused,
 }
@@ -99,6 +106,9 @@ impl Region {
             Region::NoRam => "no RAM here (unmapped)",
             Region::Heap => "the kernel heap",
             Region::HeapReserve => "the heap's reserve above its top (unmapped: not in use yet)",
+            Region::GuardPages => {
+                "the heap debugger's guard pages (a sampled block ends where an unmapped page begins)"
+            }
             Region::Scratch => {
                 "the scratch window for map/unmap (unmapped unless `map` put a page there)"
             }
@@ -154,6 +164,7 @@ impl AddressSpaceLayout {
             _ if within(kernel.image) => Region::KernelData,
             _ if address < self.ram_end.min(IDENTITY_MAP_END) => Region::Ram,
             _ if address < IDENTITY_MAP_END => Region::NoRam,
+            GUARD_START..GUARD_END => Region::GuardPages,
             HEAP_START..HEAP_END if address < self.heap_top => Region::Heap,
             HEAP_START..HEAP_END => Region::HeapReserve,
             SCRATCH_START..SCRATCH_END => Region::Scratch,

@@ -21,6 +21,7 @@
 //! 4. [`page_fault`] — decoding a fault, and the handler that dispatches it;
 //! 5. [`growing_heap`] — the kernel heap that grows on page faults;
 //! 6. `fixup` — letting a probe fault and carry on (an exception table);
+//!    `guard_pages` — KFENCE-style pages for the heap debugger;
 //! 7. `double_fault` — the double-fault task and the stack guard page;
 //! 8. `commands` — `pages`, `translate`, `map`, `unmap`, `touch`.
 //!
@@ -43,6 +44,8 @@ pub mod double_fault;
 #[cfg(target_os = "none")]
 pub mod fixup;
 #[cfg(target_os = "none")]
+pub mod guard_pages;
+#[cfg(target_os = "none")]
 pub mod kernel_space;
 #[cfg(target_os = "none")]
 pub mod tests;
@@ -55,5 +58,6 @@ pub fn init() {
     page_fault::install();
     double_fault::install();
     growing_heap::init();
+    guard_pages::install();
     log::info!("paging on: kernel read-only where it should be, heap grows on demand");
 }

@@ -17,10 +17,13 @@
 //! 1. the heap: a not-present fault inside the heap's live range is demand
 //!    paging at work — take a frame, map it, return, and the faulting
 //!    instruction runs again (`growing_heap`);
-//! 2. the exception table: a fault at one of the few instructions that are
+//! 2. the heap debugger's guard pages: a fault there is an overrun or a use
+//!    after free of a sampled block — report it, map a spare page, carry on
+//!    (`guard_pages`);
+//! 3. the exception table: a fault at one of the few instructions that are
 //!    *allowed* to fault (the shell's probes) resumes at its fix-up address
 //!    (`fixup`);
-//! 3. otherwise a bug: print a decoded report and stop.
+//! 4. otherwise a bug: print a decoded report and stop.
 
 use crate::layout::Region;
 use core::fmt;
@@ -154,7 +157,7 @@ pub use handler::install;
 #[cfg(target_os = "none")]
 mod handler {
     use super::{fatal_reason, FaultReport, PageFaultCode};
-    use crate::{fixup, growing_heap, kernel_space};
+    use crate::{fixup, growing_heap, guard_pages, kernel_space};
     use core::sync::atomic::{AtomicBool, Ordering};
     use memory::kernel::cpu::exceptions::{self, Report, PAGE_FAULT};
     use memory::kernel::cpu::trap::{self, TrapFrame};
@@ -192,6 +195,8 @@ mod handler {
                     panic!("out of memory: {error}");
                 }
             }
+        } else if guard_pages::serves(address) {
+            guard_pages::handle_fault(address, code)
         } else {
             fixup::recover(frame, address, code)
         };

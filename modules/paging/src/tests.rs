@@ -49,6 +49,10 @@ pub const TESTS: &[KernelTest] = &[
         reserve_above_the_top_is_not_served,
     ),
     KernelTest::new("shell::paging_commands_answer", paging_commands_answer),
+    KernelTest::new(
+        "heapdebug::guard_page_catches_overrun_and_use_after_free",
+        guard_page_catches_overrun_and_use_after_free,
+    ),
     KernelTest::expecting_panic(
         "fault::unmapped_read_is_reported",
         unmapped_read_is_reported,
@@ -359,4 +363,62 @@ fn recurse(depth: u32) -> u32 {
 fn stack_overflow_is_caught() {
     let total = recurse(0);
     panic!("returned from endless recursion with {total}");
+}
+
+/// KFENCE-style sampling: a block on a guard page faults at the first byte
+/// past its end, and again when touched after it was freed; both faults are
+/// reported with the block and its site, and the kernel carries on.
+fn guard_page_catches_overrun_and_use_after_free() {
+    use crate::guard_pages;
+    use crate::layout::{GUARD_END, GUARD_START};
+    use memory::heap::DebugMode;
+    let layout = Layout::from_size_align(24, 8).unwrap();
+    HEAP.lock().guard_next_allocation();
+    let (block, line) = (HEAP.allocate(layout).unwrap(), line!());
+    let address = block.as_ptr() as usize;
+    let guarded = (GUARD_START..GUARD_END).contains(&address);
+    if HEAP.lock().mode() != DebugMode::Full {
+        assert!(!guarded, "guard pages are for heapdebug=full only");
+        HEAP.deallocate(block, layout).unwrap();
+        return;
+    }
+    assert!(guarded, "{address:#x} is not in a guard slot");
+    assert_eq!(
+        (address + 24) % PAGE_SIZE,
+        0,
+        "the block ends at its page end"
+    );
+    let site = alloc::format!("{}:{line}", file!());
+    // SAFETY: on purpose, one byte past the block: the guard page faults,
+    // the handler reports it and maps a spare page, and the write lands
+    // there.
+    unsafe { block.as_ptr().add(24).write_volatile(0xEE) };
+    let fault = guard_pages::last_fault().expect("the overrun faulted");
+    assert_eq!(
+        alloc::format!("{fault}"),
+        alloc::format!(
+            "guard page: write of {:#010x} is 1 byte past the end of block {address:#010x} \
+             (24 bytes, allocated at {site})",
+            address + 24
+        )
+    );
+    let free_line = line!() + 1;
+    HEAP.deallocate(block, layout).unwrap();
+    // SAFETY: on purpose, a read of the freed block: its page was unmapped,
+    // so this faults, is reported, and reads a spare page.
+    let _ = unsafe { block.as_ptr().add(4).read_volatile() };
+    let fault = guard_pages::last_fault().expect("the use after free faulted");
+    assert_eq!(
+        alloc::format!("{fault}"),
+        alloc::format!(
+            "guard page: read of {:#010x} is a use after free at offset 4 of block \
+             {address:#010x} (24 bytes, allocated at {site}, freed at {}:{free_line})",
+            address + 4,
+            file!()
+        )
+    );
+    assert_eq!(
+        HEAP.deallocate(block, layout),
+        Err(memory::heap::HeapError::DoubleFree { address })
+    );
 }

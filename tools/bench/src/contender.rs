@@ -12,7 +12,7 @@
 use crate::arena::Arena;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
-use memory::heap::{buddy, BuddyHeap, BumpHeap, Heap, PoolHeap};
+use memory::heap::{buddy, BuddyHeap, BumpHeap, Heap, PoolHeap, SlabHeap};
 
 /// An allocator under test.
 pub trait Contender: GlobalAlloc + Sync {
@@ -50,6 +50,13 @@ pub trait StrataHeap: Heap + Default + Send {
 impl StrataHeap for BuddyHeap {
     const NAME: &'static str = "strata-buddy";
     const BLOCK_HEADER: usize = buddy::HEADER_SIZE;
+}
+
+/// Objects in slabs have no header; larger blocks have the buddy's, so the
+/// header share is not one number and is not reported.
+impl StrataHeap for SlabHeap<BuddyHeap> {
+    const NAME: &'static str = "strata-slab";
+    const BLOCK_HEADER: usize = 0;
 }
 
 impl StrataHeap for PoolHeap {
@@ -111,6 +118,8 @@ unsafe impl<H: StrataHeap> GlobalAlloc for Strata<H> {
 
 /// Strata's binary buddy heap: the kernel's `#[global_allocator]`.
 pub type StrataBuddy = Strata<BuddyHeap>;
+/// The buddy heap with slabs in front (the kernel's default).
+pub type StrataSlab = Strata<SlabHeap<BuddyHeap>>;
 /// Strata's first-fit pool.
 pub type StrataPool = Strata<PoolHeap>;
 /// Strata's bump allocator (it reuses memory only when everything is freed,

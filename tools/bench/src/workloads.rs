@@ -183,13 +183,23 @@ pub struct Efficiency {
 
 /// Largest allocation in the efficiency run, and how far a reallocation
 /// may grow it.
-const EFFICIENCY_MAX_SIZE: usize = 10_000;
-const EFFICIENCY_REALLOC_GROWTH: usize = 10;
+/// Heap efficiency's mixes, as (largest allocation, largest reallocation):
+/// mixed sizes that grow by reallocation up to ten times, and small objects
+/// that stay small (a kernel's `Box`es and tree nodes, where slabs matter).
+pub const EFFICIENCY_SIZES: [(usize, usize); 2] = [(10_000, 100_000), (500, 500)];
+/// The small-object mix runs in an arena of this size: filling 128 MiB with
+/// objects of 250 bytes on average would take a first-fit list allocator
+/// (linked_list_allocator) hours.
+pub const SMALL_OBJECT_ARENA: usize = 8 << 20;
 
 /// Heap efficiency: allocate (5 in 10), free (1 in 10) and reallocate (4 in
 /// 10) at random until the first request fails, then note how many bytes
 /// were live. Averaged over the plan's runs, each on a fresh allocator.
-pub fn heap_efficiency<C: Contender>(arena: &Arena, plan: &Plan) -> Efficiency {
+pub fn heap_efficiency<C: Contender>(
+    arena: &Arena,
+    plan: &Plan,
+    (max, realloc_max): (usize, usize),
+) -> Efficiency {
     // Shares of the arena, summed over runs (bytes would overflow a 32-bit
     // usize after a few runs of 128 MiB).
     let (mut live_share, mut header_share) = (0.0, 0.0);
@@ -202,7 +212,7 @@ pub fn heap_efficiency<C: Contender>(arena: &Arena, plan: &Plan) -> Efficiency {
         let mut live: Vec<Block> = Vec::with_capacity(100_000);
         loop {
             let ok = match rng.u32(0..10) {
-                0..=4 => allocate(&allocator, random_layout(&mut rng, EFFICIENCY_MAX_SIZE))
+                0..=4 => allocate(&allocator, random_layout(&mut rng, max))
                     .map(|block| live.push(block))
                     .is_some(),
                 5 if !live.is_empty() => {
@@ -212,7 +222,7 @@ pub fn heap_efficiency<C: Contender>(arena: &Arena, plan: &Plan) -> Efficiency {
                 }
                 6.. if !live.is_empty() => {
                     let index = rng.usize(0..live.len());
-                    let new_size = rng.usize(1..EFFICIENCY_MAX_SIZE * EFFICIENCY_REALLOC_GROWTH);
+                    let new_size = rng.usize(1..realloc_max);
                     reallocate(&allocator, &mut live[index], new_size)
                 }
                 _ => true,
@@ -370,7 +380,7 @@ pub struct Workloads {
     pub name: &'static str,
     pub block_header: usize,
     pub random_actions: fn(&Arena, &Plan, usize, bool, u64) -> f64,
-    pub heap_efficiency: fn(&Arena, &Plan) -> Efficiency,
+    pub heap_efficiency: fn(&Arena, &Plan, (usize, usize)) -> Efficiency,
     pub microbench: fn(&Arena, &Plan, u64, Duration, &mut CycleSamples),
     pub pair: fn(&Arena, &Plan, usize, u64) -> f64,
 }
@@ -391,7 +401,7 @@ impl Workloads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contender::{StrataBuddy, StrataPool};
+    use crate::contender::{StrataBuddy, StrataPool, StrataSlab};
 
     #[test]
     fn percentiles_use_the_nearest_rank() {
@@ -420,7 +430,7 @@ mod tests {
     fn heap_efficiency_accounts_for_every_byte_it_reports() {
         let arena = Arena::new(4 << 20);
         let plan = Plan::QUICK;
-        let buddy = heap_efficiency::<StrataBuddy>(&arena, &plan);
+        let buddy = heap_efficiency::<StrataBuddy>(&arena, &plan, EFFICIENCY_SIZES[0]);
         let blocks = buddy.blocks.expect("Strata heaps count used bytes");
         assert!(buddy.live > 0.3 && buddy.live < 1.0, "{buddy:?}");
         assert!(
@@ -430,8 +440,13 @@ mod tests {
         assert!(blocks <= 1.0, "{buddy:?}");
         // Same seeds, same requests: the first-fit pool wastes less than the
         // power-of-two buddy.
-        let pool = heap_efficiency::<StrataPool>(&arena, &plan);
+        let pool = heap_efficiency::<StrataPool>(&arena, &plan, EFFICIENCY_SIZES[0]);
         assert!(pool.live > buddy.live, "{pool:?} vs {buddy:?}");
+        // Small objects: slabs round up less than the buddy's powers of two
+        // plus header.
+        let small = heap_efficiency::<StrataBuddy>(&arena, &plan, EFFICIENCY_SIZES[1]);
+        let slab = heap_efficiency::<StrataSlab>(&arena, &plan, EFFICIENCY_SIZES[1]);
+        assert!(slab.live > small.live * 1.1, "{slab:?} vs {small:?}");
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! the free blocks per order; Esc (or `q`) leaves and frees what is left.
 //! After every step one line shows the free lists, so you can watch a block
 //! split on the way down and coalesce on the way back up.
+//!
+//! The demo works on the heap *beneath* the slabs and the debugger (see
+//! `kernel_heap`): with slabs, a 16-byte request would be an object in a
+//! shared page and no block would split at all (`slabs` shows those).
 
 use super::heap::print_free_blocks;
 use crate::heap::{Heap, HeapStats};
@@ -58,7 +62,7 @@ fn demo<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let mut freed = 0;
     for (index, slot) in slots.iter_mut().enumerate() {
         if let Some((pointer, layout)) = slot.take() {
-            if let Err(error) = HEAP.lock().deallocate(pointer, layout) {
+            if let Err(error) = HEAP.lock().beneath().deallocate(pointer, layout) {
                 println!("demo: could not free slot {}: {error}", slot_name(index));
             }
             freed += 1;
@@ -75,11 +79,11 @@ fn allocate(slots: &mut [Option<(NonNull<u8>, Layout)>; SLOTS], scale: u32) {
         return;
     };
     let layout = Layout::from_size_align(1 << scale, 1).expect("small power of two");
-    let result = HEAP.allocate(layout);
+    let result = HEAP.lock().beneath().allocate(layout);
     match result {
         Ok(pointer) => {
             slots[index] = Some((pointer, layout));
-            let usable = HEAP.lock().usable_size(pointer).unwrap_or(0);
+            let usable = HEAP.lock().beneath().usable_size(pointer).unwrap_or(0);
             println!(
                 "demo: slot {} <- 2^{scale} = {} bytes at {:#010x} (usable {usable})",
                 slot_name(index),
@@ -97,7 +101,7 @@ fn free(slots: &mut [Option<(NonNull<u8>, Layout)>; SLOTS], index: usize) {
         println!("demo: slot {} is empty", slot_name(index));
         return;
     };
-    let result = HEAP.lock().deallocate(pointer, layout);
+    let result = HEAP.lock().beneath().deallocate(pointer, layout);
     match result {
         Ok(()) => println!(
             "demo: slot {} freed ({:#010x})",
@@ -114,8 +118,9 @@ fn slot_name(index: usize) -> char {
 }
 
 fn heap_stats() -> (&'static str, HeapStats) {
-    let heap = HEAP.lock();
-    (heap.name(), heap.stats())
+    let mut heap = HEAP.lock();
+    let beneath = heap.beneath();
+    (beneath.name(), beneath.stats())
 }
 
 /// `free: order5=1 order6=1 ...`: the non-empty free lists on one line.

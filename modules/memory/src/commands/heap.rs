@@ -179,7 +179,7 @@ fn free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     };
     let slot = handles.slots[index].take().expect("found above");
     let pointer = NonNull::new(slot.address as *mut u8).expect("heap blocks are never at 0");
-    let result = HEAP.lock().deallocate(pointer, slot.layout);
+    let result = HEAP.deallocate(pointer, slot.layout);
     match result {
         Ok(()) => {
             println!(

@@ -1,9 +1,10 @@
-//! Chapter 2's shell commands: look at the heap and the frames, and poke
-//! them by hand.
+//! Chapter 2's shell commands: look at the heap and the frames, poke them
+//! by hand, and ask the heap debugger what it knows.
 //!
 //! Every command prints a `name: key=value ...` summary line first (for
 //! tests and graders to parse), then the details for people.
 
+mod debugging;
 mod demo;
 mod frames;
 mod heap;
@@ -19,6 +20,9 @@ const COMMANDS: &[Command] = &[
     frames::FRAMES_COMMAND,
     frames::FRAME_COMMAND,
     demo::DEMO_COMMAND,
+    debugging::SLABS_COMMAND,
+    debugging::HEAPCHECK_COMMAND,
+    debugging::LEAKS_COMMAND,
 ];
 
 /// Adds the memory commands to the shell.

@@ -58,15 +58,6 @@ impl AnyHeap {
         }
     }
 
-    /// Walks every header and free list (the bump heap has none to walk).
-    pub fn check_integrity(&self) -> Result<(), HeapError> {
-        match self {
-            AnyHeap::Buddy(heap) => heap.check_integrity(),
-            AnyHeap::Pool(heap) => heap.check_integrity(),
-            AnyHeap::Bump(_) => Ok(()),
-        }
-    }
-
     fn inner(&self) -> &dyn Heap {
         match self {
             AnyHeap::Buddy(heap) => heap,
@@ -125,6 +116,18 @@ impl Heap for AnyHeap {
 
     fn granule(&self) -> usize {
         self.inner().granule()
+    }
+
+    fn owns(&self, address: usize) -> bool {
+        self.inner().owns(address)
+    }
+
+    fn check_integrity(&self) -> Result<(), HeapError> {
+        self.inner().check_integrity()
+    }
+
+    fn slab_span(&self) -> Layout {
+        self.inner().slab_span()
     }
 
     fn growth_for(&self, layout: Layout) -> Option<usize> {

@@ -304,6 +304,11 @@ impl BuddyHeap {
         } else {
             address - HEADER_SIZE
         };
+        // Blocks start at multiples of MIN_BLOCK; a pointer 8 bytes into a
+        // payload would put its "header" between two.
+        if !block.is_multiple_of(HEADER_SIZE) {
+            return Err(HeapError::InvalidPointer { address });
+        }
         let header = match self.valid_header(block, region) {
             Some(header) => header,
             None if shim => return Err(HeapError::CorruptHeader { address: block }),
@@ -571,6 +576,19 @@ impl Heap for BuddyHeap {
                 address += size;
             }
         }
+    }
+
+    fn owns(&self, address: usize) -> bool {
+        self.regions.find(address).is_some()
+    }
+
+    fn check_integrity(&self) -> Result<(), HeapError> {
+        BuddyHeap::check_integrity(self)
+    }
+
+    /// A page minus the block header: exactly one 4 KiB block.
+    fn slab_span(&self) -> Layout {
+        Layout::from_size_align(MAX_ALIGN - HEADER_SIZE, HEADER_SIZE).expect("a valid layout")
     }
 
     fn granule(&self) -> usize {

@@ -257,6 +257,10 @@ impl Heap for BumpHeap {
         }
     }
 
+    fn owns(&self, address: usize) -> bool {
+        self.regions.find(address).is_some()
+    }
+
     fn granule(&self) -> usize {
         HEADER_SIZE
     }

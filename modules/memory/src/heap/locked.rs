@@ -8,15 +8,21 @@
 //! free or a foreign pointer is *reported* through a callback (the kernel
 //! prints it) and the block is left alone: a leak, never corruption.
 //!
+//! Every entry point passes the heap its *call site* (see `call_site.rs`):
+//! the kernel's own, [`LockedHeap::allocate`] and [`LockedHeap::deallocate`],
+//! are `#[track_caller]`; `GlobalAlloc`'s walk the frame pointers, but only
+//! once [`LockedHeap::record_call_sites`] is switched on (by the heap
+//! debugger), so that they cost nothing otherwise.
+//!
 //! A heap can also be given a *grower* ([`LockedHeap::set_grower`]): when an
 //! allocation does not fit, the grower may make the heap bigger (chapter 3
 //! extends its top into virtual memory that is mapped on demand), and the
 //! allocation is tried once more before it fails.
 
-use super::{Heap, HeapError, HeapStats};
+use super::{CallSite, Heap, HeapError, HeapStats};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::sync::{IrqMutex, IrqMutexGuard};
 
 /// Called with every error `GlobalAlloc` cannot return.
@@ -32,6 +38,8 @@ pub struct LockedHeap<H> {
     reporter: spin::Once<ErrorReporter>,
     grower: spin::Once<Grower<H>>,
     errors_reported: AtomicUsize,
+    /// Whether `GlobalAlloc` calls find their return addresses.
+    record_call_sites: AtomicBool,
     /// The size and alignment of the last request that failed for lack of
     /// memory (for the allocation-error report).
     last_failure: IrqMutex<Option<Layout>>,
@@ -44,6 +52,7 @@ impl<H: Heap> LockedHeap<H> {
             reporter: spin::Once::new(),
             grower: spin::Once::new(),
             errors_reported: AtomicUsize::new(0),
+            record_call_sites: AtomicBool::new(false),
             last_failure: IrqMutex::new(None),
         }
     }
@@ -71,9 +80,36 @@ impl<H: Heap> LockedHeap<H> {
     }
 
     /// Allocates like `GlobalAlloc::alloc` (growing the heap if it can), but
-    /// returns the error: for the shell's `alloc`, which prints it.
+    /// returns the error: for the shell's `alloc`, which prints it. The
+    /// caller's file and line are the block's call site.
+    #[track_caller]
     pub fn allocate(&self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
-        self.with_growth(layout, |heap| heap.allocate(layout))
+        let site = CallSite::caller();
+        self.with_growth(layout, |heap| heap.allocate_at(layout, site))
+    }
+
+    /// Frees a block from [`allocate`](Self::allocate), returning the error
+    /// instead of reporting it. The caller's line is the site of the free.
+    #[track_caller]
+    pub fn deallocate(&self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
+        let site = CallSite::caller();
+        self.heap.lock().deallocate_at(pointer, layout, site)
+    }
+
+    /// Makes `GlobalAlloc` calls record the return addresses above them.
+    pub fn record_call_sites(&self, on: bool) {
+        self.record_call_sites.store(on, Ordering::Relaxed);
+    }
+
+    /// The call site of a `GlobalAlloc` call: return addresses, skipping
+    /// the frames of `alloc`'s own plumbing and of this file.
+    #[inline(always)]
+    fn global_alloc_site(&self) -> CallSite {
+        if self.record_call_sites.load(Ordering::Relaxed) {
+            CallSite::return_addresses(GLOBAL_ALLOC_FRAMES)
+        } else {
+            CallSite::Unknown
+        }
     }
 
     /// Runs `operation` on the locked heap; if it runs out of memory and the
@@ -118,13 +154,22 @@ impl<H: Heap> LockedHeap<H> {
     }
 }
 
+/// Frames above a `GlobalAlloc` method to skip before keeping return
+/// addresses. None: at the kernel's opt-level, `alloc`'s plumbing
+/// (`__rust_alloc`, `exchange_malloc`, `RawVec`...) is one or two frames, so
+/// the [`RETURN_CHAIN`](super::RETURN_CHAIN) addresses kept reach the code
+/// that called `Box::new` (the kernel test `boxes_record_their_callers`
+/// checks it).
+const GLOBAL_ALLOC_FRAMES: usize = 0;
+
 // SAFETY: every method hands the heap's answer through unchanged; the heaps
 // return blocks that are unique, at least `layout.size()` long and aligned to
 // `layout.align()`, or an error (turned into null). Errors on `dealloc` leave
 // the heap untouched.
 unsafe impl<H: Heap> GlobalAlloc for LockedHeap<H> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let result = self.allocate(layout);
+        let site = self.global_alloc_site();
+        let result = self.with_growth(layout, |heap| heap.allocate_at(layout, site));
         match result {
             Ok(pointer) => pointer.as_ptr(),
             Err(HeapError::OutOfMemory { .. }) => {
@@ -142,8 +187,9 @@ unsafe impl<H: Heap> GlobalAlloc for LockedHeap<H> {
         let Some(pointer) = NonNull::new(pointer) else {
             return self.report(&HeapError::InvalidPointer { address: 0 });
         };
+        let site = self.global_alloc_site();
         // The guard is dropped at the end of the statement, before reporting.
-        let result = self.heap.lock().deallocate(pointer, layout);
+        let result = self.heap.lock().deallocate_at(pointer, layout, site);
         if let Err(error) = result {
             self.report(&error);
         }
@@ -155,8 +201,9 @@ unsafe impl<H: Heap> GlobalAlloc for LockedHeap<H> {
             return null_mut();
         };
         let new_layout = Layout::from_size_align(new_size, layout.align()).unwrap_or(layout);
+        let site = self.global_alloc_site();
         let result = self.with_growth(new_layout, |heap| {
-            heap.reallocate(pointer, layout, new_size)
+            heap.reallocate_at(pointer, layout, new_size, site)
         });
         match result {
             Ok(pointer) => pointer.as_ptr(),

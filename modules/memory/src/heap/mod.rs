@@ -24,8 +24,11 @@
 mod any;
 pub mod buddy;
 pub mod bump;
+mod call_site;
+pub mod debug;
 mod locked;
 pub mod pool;
+pub mod slab;
 
 #[cfg(test)]
 mod model_tests;
@@ -33,8 +36,11 @@ mod model_tests;
 pub use any::{AnyHeap, HeapKind};
 pub use buddy::BuddyHeap;
 pub use bump::BumpHeap;
+pub use call_site::{CallSite, RETURN_CHAIN};
+pub use debug::{DebugHeap, DebugMode};
 pub use locked::LockedHeap;
 pub use pool::PoolHeap;
+pub use slab::SlabHeap;
 
 use core::alloc::Layout;
 use core::fmt;
@@ -226,6 +232,50 @@ pub trait Heap {
     /// are first touched.)
     unsafe fn extend_top(&mut self, _bytes: usize) -> Result<(), HeapError> {
         Err(HeapError::Unsupported("growing a region in place"))
+    }
+
+    /// Whether `address` lies in one of this heap's regions.
+    fn owns(&self, address: usize) -> bool;
+
+    /// Walks every header and list the heap keeps; `Ok` if all are intact.
+    /// O(blocks): for tests and `heapcheck`, never on the allocation path.
+    fn check_integrity(&self) -> Result<(), HeapError> {
+        Ok(())
+    }
+
+    /// The layout of one slab's memory (see `slab.rs`): a block that lies
+    /// inside one page and ends at its end. Asking for a whole aligned page
+    /// does that in any heap; the buddy heap overrides it to ask for a page
+    /// minus its header, which fits one 4 KiB block instead of two.
+    fn slab_span(&self) -> Layout {
+        Layout::from_size_align(MAX_ALIGN, MAX_ALIGN).expect("a page is a valid layout")
+    }
+
+    /// [`allocate`](Heap::allocate), telling the heap where the request
+    /// came from (a debugging heap records it; the others ignore it).
+    fn allocate_at(&mut self, layout: Layout, _site: CallSite) -> Result<NonNull<u8>, HeapError> {
+        self.allocate(layout)
+    }
+
+    /// [`deallocate`](Heap::deallocate), with the site of the free.
+    fn deallocate_at(
+        &mut self,
+        pointer: NonNull<u8>,
+        layout: Layout,
+        _site: CallSite,
+    ) -> Result<(), HeapError> {
+        self.deallocate(pointer, layout)
+    }
+
+    /// [`reallocate`](Heap::reallocate), with the site of the request.
+    fn reallocate_at(
+        &mut self,
+        pointer: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+        _site: CallSite,
+    ) -> Result<NonNull<u8>, HeapError> {
+        self.reallocate(pointer, layout, new_size)
     }
 }
 

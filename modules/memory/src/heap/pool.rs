@@ -480,6 +480,14 @@ impl Heap for PoolHeap {
         }
     }
 
+    fn owns(&self, address: usize) -> bool {
+        self.regions.find(address).is_some()
+    }
+
+    fn check_integrity(&self) -> Result<(), HeapError> {
+        PoolHeap::check_integrity(self)
+    }
+
     fn granule(&self) -> usize {
         GRANULE
     }

@@ -6,8 +6,9 @@ use plotters::prelude::*;
 use std::path::Path;
 use strata_bench::report::Results;
 
-const COLOURS: [RGBColor; 6] = [
+const COLOURS: [RGBColor; 7] = [
     RGBColor(214, 39, 40),
+    RGBColor(140, 86, 75),
     RGBColor(255, 127, 14),
     RGBColor(188, 189, 34),
     RGBColor(31, 119, 180),

@@ -16,10 +16,13 @@ mod peers;
 use peers::{BuddySystemPeer, LinkedListPeer, TalcPeer};
 use std::path::PathBuf;
 use strata_bench::arena::{Arena, ARENA_SIZE};
-use strata_bench::contender::{Contender, StrataBuddy, StrataBump, StrataPool};
+use strata_bench::contender::{Contender, StrataBuddy, StrataBump, StrataPool, StrataSlab};
 use strata_bench::frames;
 use strata_bench::report::{Better, Results};
-use strata_bench::workloads::{self, percentiles, CycleSamples, Plan, Workloads, PERCENTILES};
+use strata_bench::workloads::{
+    self, percentiles, CycleSamples, Plan, Workloads, EFFICIENCY_SIZES, PERCENTILES,
+    SMALL_OBJECT_ARENA,
+};
 
 /// Maximum allocation sizes for random actions.
 const RANDOM_ACTION_SIZES: [usize; 5] = [200, 1000, 3000, 10_000, 30_000];
@@ -27,8 +30,9 @@ const RANDOM_ACTION_SIZES: [usize; 5] = [200, 1000, 3000, 10_000, 30_000];
 const PAIR_SIZES: [usize; 5] = [16, 64, 256, 1024, 4096];
 
 const SUBJECT: &str = StrataBuddy::NAME;
-const ALLOCATORS: [&str; 6] = [
+const ALLOCATORS: [&str; 7] = [
     StrataBuddy::NAME,
+    StrataSlab::NAME,
     StrataPool::NAME,
     StrataBump::NAME,
     TalcPeer::NAME,
@@ -65,6 +69,7 @@ fn main() {
 
     let contenders: Vec<Workloads> = [
         Workloads::of::<StrataBuddy>(),
+        Workloads::of::<StrataSlab>(),
         Workloads::of::<StrataPool>(),
         Workloads::of::<StrataBump>(),
         Workloads::of::<TalcPeer>(),
@@ -120,33 +125,25 @@ fn measure(contenders: &[Workloads], arena: &Arena, plan: &Plan, results: &mut R
         }
     }
     if workload_selected("heap_efficiency") {
-        for contender in contenders {
-            eprintln!("heap_efficiency for {} ...", contender.name);
-            let efficiency = (contender.heap_efficiency)(arena, plan);
-            results.add(
-                "heap_efficiency",
-                10_000,
-                contender.name,
-                "live_fraction",
-                efficiency.live,
-            );
-            if contender.block_header > 0 {
-                results.add(
-                    "heap_efficiency",
-                    10_000,
-                    contender.name,
-                    "header_fraction",
-                    efficiency.headers,
+        let small_arena = Arena::new(SMALL_OBJECT_ARENA);
+        for mix @ (max, _) in EFFICIENCY_SIZES {
+            let arena = if max <= 1000 { &small_arena } else { arena };
+            for contender in contenders {
+                eprintln!(
+                    "heap_efficiency up to {max} bytes for {} ...",
+                    contender.name
                 );
-            }
-            if let Some(blocks) = efficiency.blocks {
-                results.add(
-                    "heap_efficiency",
-                    10_000,
-                    contender.name,
-                    "block_fraction",
-                    blocks,
-                );
+                let efficiency = (contender.heap_efficiency)(arena, plan, mix);
+                let mut add = |metric, value| {
+                    results.add("heap_efficiency", max, contender.name, metric, value)
+                };
+                add("live_fraction", efficiency.live);
+                if contender.block_header > 0 {
+                    add("header_fraction", efficiency.headers);
+                }
+                if let Some(blocks) = efficiency.blocks {
+                    add("block_fraction", blocks);
+                }
             }
         }
     }
@@ -353,6 +350,28 @@ fn check_targets(results: &Results) -> usize {
         efficiency,
         1.1,
     ));
+    // Slabs: well above the plain buddy on small objects, and no slower at
+    // random actions.
+    let slab = |workload: &str, param: &str, metric: &str, better| {
+        results.ratio(workload, param, metric, better, StrataSlab::NAME, SUBJECT)
+    };
+    checks.push((
+        format!("heap_efficiency 500: {} x{SUBJECT}", StrataSlab::NAME),
+        slab("heap_efficiency", "500", "live_fraction", Better::Higher),
+        1.2,
+    ));
+    for max in RANDOM_ACTION_SIZES {
+        checks.push((
+            format!("random_actions {max}: {} x{SUBJECT}", StrataSlab::NAME),
+            slab(
+                "random_actions",
+                &max.to_string(),
+                "ops_per_s",
+                Better::Higher,
+            ),
+            0.95,
+        ));
+    }
     let p99 = ratio("microbench", "p99", "cycles", Better::Lower, TalcPeer::NAME);
     checks.push((
         "microbench p99: xtalc (talc's cycles / ours)".into(),
