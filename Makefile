@@ -11,10 +11,23 @@ CHAPTERS := $(notdir $(wildcard $(addprefix modules/,kernel memory paging)))
 MODULE ?= $(lastword $(CHAPTERS))
 
 # Kernel builds use the cargo aliases in .cargo/config.toml (kbuild, kclippy,
-# htest, hclippy), which carry the target and build-std flags.
-KERNEL_DIR := target/i686-elf/debug
+# htest, hclippy), which carry the target and build-std flags. Like cargo,
+# honour CARGO_TARGET_DIR (the course checks share one between handouts).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+KERNEL_DIR := $(TARGET_DIR)/i686-elf/debug
+RUNNER := $(TARGET_DIR)/debug/strata-runner
 ISO_DIR := target/iso
 comma := ,
+# The benchmarks are part of the solution tree, not of lab handouts; a
+# handout has a `.handout` file instead, saying where it came from.
+HAVE_BENCH := $(wildcard tools/bench/Cargo.toml)
+IS_HANDOUT := $(wildcard .handout)
+
+# Course mode (docs/labs.md): CHAPTER is a chapter number or module name,
+# by default the latest chapter in this tree.
+CHAPTER ?= $(words $(CHAPTERS))
+TOKEN ?=
+DEST ?=
 
 QEMU := qemu-system-i386
 MEMORY ?= 128M
@@ -25,7 +38,8 @@ QEMU_FLAGS := -cdrom $(ISO_DIR)/strata-$(MODULE).iso -m $(MEMORY) -no-reboot \
 # Set a display only when there is one to show the window on.
 HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
 
-.PHONY: help setup build iso isos run run-nographic test bench lint fmt debug symbolize clean check-module
+.PHONY: help setup build iso isos test-isos run run-nographic test bench lint fmt debug symbolize clean \
+	check-module runner grade handout branches
 
 help:
 	@echo "Strata - a Rust teaching OS for i686. Chapters: $(CHAPTERS)"
@@ -37,6 +51,9 @@ help:
 	@echo "  make iso [MODULE=name]    build target/iso/strata-MODULE.iso"
 	@echo "  make debug [MODULE=name]  QEMU paused with a GDB server, and GDB attached"
 	@echo "  make symbolize ADDR='0x..'  function and line of return addresses in a heap report"
+	@echo "  make grade [CHAPTER=N]    a chapter's graded lab checks and its Score: X/Y"
+	@echo "  make handout CHAPTER=N DEST=DIR   the student tree for chapter N"
+	@echo "  make branches DEST=DIR    a git repository with one branch per chapter's handout"
 	@echo "  make lint | fmt | clean"
 	@echo
 	@echo "MODULE defaults to '$(MODULE)'. MEMORY=$(MEMORY) sets QEMU's RAM."
@@ -54,13 +71,20 @@ build: setup
 iso: check-module build
 	@tools/make-iso.sh $(KERNEL_DIR)/strata-$(MODULE) $(MODULE) $(ISO_DIR)/strata-$(MODULE).iso "$(CMDLINE)"
 
-# Every chapter's ISO, its test ISO (kernel command line "test"), and one test
-# ISO per variant listed in its ktest.conf ("test heap=pool" ...).
-isos: build
+# Every chapter's test ISO (kernel command line "test"): what `make grade`
+# boots.
+test-isos: build
+	@for chapter in $(CHAPTERS); do \
+		tools/make-iso.sh $(KERNEL_DIR)/strata-$$chapter $$chapter $(ISO_DIR)/strata-$$chapter-test.iso test \
+		|| exit 1; \
+	done
+
+# Every chapter's ISO and test ISO, and one test ISO per variant listed in
+# its ktest.conf ("test heap=pool" ...).
+isos: test-isos
 	@for chapter in $(CHAPTERS); do \
 		elf=$(KERNEL_DIR)/strata-$$chapter; \
-		tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter.iso && \
-		tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter-test.iso test || exit 1; \
+		tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter.iso || exit 1; \
 		for variant in $$(sed -n 's/^variants *= *//p' modules/$$chapter/ktest.conf 2>/dev/null); do \
 			tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter-test-$${variant//=/-}.iso "test $$variant" \
 			|| exit 1; \
@@ -79,18 +103,39 @@ run-nographic: iso
 	@echo "Quit with Ctrl-A then X."
 	$(QEMU) $(QEMU_FLAGS) -nographic
 
-test: lint isos
+test: lint isos runner
 	cargo test -q -p strata-runner
+ifneq ($(HAVE_BENCH),)
 	cargo htest -q -p strata-bench
-	cargo build -q -p strata-runner
-	target/debug/strata-runner test --chapters $(subst $() ,$(comma),$(CHAPTERS))
+endif
+	$(RUNNER) test --chapters $(subst $() ,$(comma),$(CHAPTERS))
+ifeq ($(IS_HANDOUT),)
+	$(RUNNER) course-check
+endif
 
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy -q -p strata-runner -- -D warnings
 	cargo hclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
 	cargo kclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
+ifneq ($(HAVE_BENCH),)
 	cargo clippy -q -p strata-bench --lib --tests --benches --target i686-unknown-linux-gnu -- -D warnings
+endif
+
+runner:
+	cargo build -q -p strata-runner
+
+# Course mode: grade a chapter, write a handout, or a class repository.
+grade: test-isos runner
+	$(RUNNER) grade --chapter $(CHAPTER) $(if $(TOKEN),--token $(TOKEN))
+
+handout: runner
+	@[[ -n "$(DEST)" ]] || { echo "usage: make handout CHAPTER=N DEST=DIR"; exit 1; }
+	$(RUNNER) handout --chapter $(CHAPTER) --dest $(DEST)
+
+branches: runner
+	@[[ -n "$(DEST)" ]] || { echo "usage: make branches DEST=DIR"; exit 1; }
+	$(RUNNER) branches --dest $(DEST)
 
 # Host benchmarks of the allocators against talc, linked_list_allocator and
 # buddy_system_allocator (docs/benchmarks.md). 32-bit pointers, as in the
@@ -99,6 +144,7 @@ BITS ?= 32
 BENCH_TARGET := $(if $(filter 64,$(BITS)),,--target i686-unknown-linux-gnu)
 BENCH_ARGS ?=
 bench: setup
+	@[[ -n "$(HAVE_BENCH)" ]] || { echo "make bench needs tools/bench (the solution tree has it)"; exit 1; }
 	cargo bench -p strata-bench $(BENCH_TARGET) -- $(BENCH_ARGS)
 
 fmt:

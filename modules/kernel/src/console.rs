@@ -63,6 +63,19 @@ pub fn read_row(row: usize, text: &mut [u8; crate::screen::WIDTH]) {
     }
 }
 
+/// Writes formatted text to the serial port only: for the report of a panic
+/// that happened while printing, when the screen may be what failed.
+pub fn print_serial_only(args: fmt::Arguments) {
+    struct SerialOnly;
+    impl Write for SerialOnly {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            serial::write_bytes(text.as_bytes());
+            Ok(())
+        }
+    }
+    let _ = SerialOnly.write_fmt(args);
+}
+
 /// Makes printing possible from a panic or fatal-exception path even if the
 /// code that was interrupted held the console.
 pub fn take_for_emergency() {
@@ -78,8 +91,9 @@ pub fn take_for_emergency() {
 struct Both<'a>(&'a mut TextScreen<VgaText>);
 
 impl Both<'_> {
+    /// Serial first: if the screen code fails (a panic in a half-written
+    /// lab, say), the line has already reached the host's log.
     fn write_raw(&mut self, bytes: &[u8]) {
-        self.0.write_bytes(bytes);
         // Send runs of bytes without '\n' in one go, and "\r\n" for each '\n'.
         for (index, chunk) in bytes.split(|&b| b == b'\n').enumerate() {
             if index > 0 {
@@ -87,6 +101,7 @@ impl Both<'_> {
             }
             serial::write_bytes(chunk);
         }
+        self.0.write_bytes(bytes);
     }
 }
 

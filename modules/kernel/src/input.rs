@@ -87,7 +87,12 @@ pub fn try_read() -> Option<u8> {
 pub fn read_byte() -> u8 {
     loop {
         interrupts::disable();
-        if let Some(byte) = INPUT.lock().pop() {
+        // The guard must be gone before interrupts come back on: held across
+        // `enable`, an interrupt's `push` would spin on it for ever. (In
+        // `if let Some(b) = INPUT.lock().pop()` the guard would live to the
+        // end of the `if let`; that deadlock once hung 1 boot in 5.)
+        let byte = INPUT.lock().pop();
+        if let Some(byte) = byte {
             interrupts::enable();
             return byte;
         }

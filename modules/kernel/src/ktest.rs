@@ -17,6 +17,12 @@
 //! (exit through isa-debug-exit: QEMU's status 33 = success, 35 = failure)
 //! ```
 //!
+//! The grader (`make grade`) adds a *token* to its request, a word it picks
+//! at random for each run: `shell::registered_commands_run 5f1c09a2e4b7d836`.
+//! The kernel then ends each `ok` line with `token=5f1c…`, so a line printed
+//! by code that did not run the test cannot pass, and tests may use
+//! [`seed`] to vary their inputs from one grading run to the next.
+//!
 //! A test fails by panicking (`assert!`). A test that *expects* a panic — or a
 //! CPU exception, which the kernel turns into a panic — cannot go on after it,
 //! so the runner boots the kernel again for each such test alone, and the
@@ -26,7 +32,8 @@ use crate::drivers::qemu::{self, ExitCode};
 use crate::println;
 use crate::shell::format::FixedText;
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use spin::Once;
 
 /// One in-kernel test.
 pub struct KernelTest {
@@ -64,6 +71,14 @@ impl KernelTest {
 
 static RUNNING: AtomicBool = AtomicBool::new(false);
 static CURRENT: AtomicPtr<KernelTest> = AtomicPtr::new(core::ptr::null_mut());
+/// The grader's token for this boot ("" when the runner sent none).
+static TOKEN: Once<FixedText<TOKEN_CAPACITY>> = Once::new();
+static SEED: AtomicU64 = AtomicU64::new(DEFAULT_SEED);
+
+/// Longest token kept; the grader's are 16 hex digits.
+const TOKEN_CAPACITY: usize = 32;
+/// The seed when no token was sent, so plain `make test` runs are repeatable.
+const DEFAULT_SEED: u64 = 0x5EED_5EED_5EED_5EED;
 
 /// Whether the kernel was booted to run its tests (`test` on the command line).
 pub fn requested() -> bool {
@@ -75,17 +90,47 @@ pub fn is_running() -> bool {
     RUNNING.load(Ordering::Relaxed)
 }
 
+/// The grader's token for this boot, or "" if none was sent.
+pub fn token() -> &'static str {
+    TOKEN.get().map_or("", FixedText::as_str)
+}
+
+/// A number derived from the token (FNV-1a), for tests that vary their
+/// inputs per grading run; a fixed value when there is no token.
+pub fn seed() -> u64 {
+    SEED.load(Ordering::Relaxed)
+}
+
+/// Prints the `ok` line, with the token when there is one.
+fn report_ok(name: &str) {
+    match token() {
+        "" => println!("ktest: ok {name}"),
+        token => println!("ktest: ok {name} token={token}"),
+    }
+}
+
 /// Runs the tests the host asks for, from every suite, and exits QEMU.
 pub fn run(suites: &[&'static [KernelTest]]) -> ! {
     RUNNING.store(true, Ordering::Relaxed);
     let tests = || suites.iter().flat_map(|suite| suite.iter());
     println!("ktest: ready");
-    let request = read_request();
-    if request.as_str() == "all" {
+    let line = read_request();
+    let mut words = line.as_str().split(' ').filter(|word| !word.is_empty());
+    let request = words.next().unwrap_or("");
+    if let Some(word) = words.next() {
+        let mut token = FixedText::new();
+        let _ = token.write_str(word);
+        let seed = word.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01B3)
+        });
+        SEED.store(seed, Ordering::Relaxed);
+        TOKEN.call_once(|| token);
+    }
+    if request == "all" {
         let mut passed = 0;
         for test in tests().filter(|test| test.expected_panic.is_none()) {
             run_one(test);
-            println!("ktest: ok {}", test.name);
+            report_ok(test.name);
             passed += 1;
         }
         for test in tests().filter(|test| test.expected_panic.is_some()) {
@@ -94,14 +139,14 @@ pub fn run(suites: &[&'static [KernelTest]]) -> ! {
         println!("ktest: done {passed} passed, 0 failed");
         qemu::exit(ExitCode::Success);
     }
-    let Some(test) = tests().find(|test| test.name == request.as_str()) else {
-        println!("ktest: FAILED {}: no such test", request.as_str());
+    let Some(test) = tests().find(|test| test.name == request) else {
+        println!("ktest: FAILED {request}: no such test");
         qemu::exit(ExitCode::Failure);
     };
     run_one(test);
     match test.expected_panic {
         None => {
-            println!("ktest: ok {}", test.name);
+            report_ok(test.name);
             qemu::exit(ExitCode::Success)
         }
         Some(part) => {
@@ -124,13 +169,14 @@ fn run_one(test: &'static KernelTest) {
     CURRENT.store(core::ptr::null_mut(), Ordering::Relaxed);
 }
 
-/// Reads the runner's request: one line over serial (or the keyboard).
-fn read_request() -> FixedText<64> {
+/// Reads the runner's request: one line over serial (or the keyboard), a
+/// test name (or `all`) and, from the grader, a token after a space.
+fn read_request() -> FixedText<128> {
     let mut request = FixedText::new();
     loop {
         match crate::input::read_byte() {
-            b'\r' | b'\n' if !request.as_str().is_empty() => return request,
-            byte @ 0x21..=0x7E => {
+            b'\r' | b'\n' if !request.as_str().trim().is_empty() => return request,
+            byte @ 0x20..=0x7E => {
                 let _ = request.write_char(byte as char);
             }
             _ => {}
@@ -153,7 +199,7 @@ pub fn on_panic(info: &core::panic::PanicInfo) -> ! {
     match test.expected_panic {
         Some(part) if message.contains(part) => {
             println!("panicked as expected: {message}");
-            println!("ktest: ok {}", test.name);
+            report_ok(test.name);
             qemu::exit(ExitCode::Success)
         }
         _ => {

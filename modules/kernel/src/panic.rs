@@ -10,10 +10,21 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 static PANICKING: AtomicBool = AtomicBool::new(false);
 
-/// Prints the report and stops; a panic while panicking just stops.
+/// Prints the report and stops.
+///
+/// A panic while reporting a panic (the screen code itself failed, say) is
+/// reported on the serial port alone, which needs nothing but the UART; under
+/// the test runner it also exits QEMU, so the host is not left waiting.
 pub fn report_and_halt(info: &core::panic::PanicInfo) -> ! {
     crate::cpu::interrupts::disable();
     if PANICKING.swap(true, Ordering::Relaxed) {
+        crate::console::print_serial_only(format_args!(
+            "\r\nKERNEL PANIC while reporting a panic: {}\r\n",
+            info.message()
+        ));
+        if crate::ktest::is_running() {
+            crate::drivers::qemu::exit(crate::drivers::qemu::ExitCode::Failure);
+        }
         crate::halt_forever();
     }
     crate::console::take_for_emergency();
@@ -28,6 +39,13 @@ pub fn report_and_halt(info: &core::panic::PanicInfo) -> ! {
             location.line(),
             location.column()
         );
+    }
+    // A test kernel that panics before its tests start (a lab's `todo!()`
+    // reached during boot, say) exits QEMU, so the host need not wait for
+    // its time limit to learn that.
+    if crate::ktest::requested() {
+        crate::println!("(test kernel: exiting QEMU with status 35)");
+        crate::drivers::qemu::exit(crate::drivers::qemu::ExitCode::Failure);
     }
     crate::println!("The system is halted.");
     crate::halt_forever()

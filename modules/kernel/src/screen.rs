@@ -182,6 +182,7 @@ impl<G: CellGrid> TextScreen<G> {
 
     /// Moves every row up by one; the top row is lost, the bottom one blank.
     fn scroll_up(&mut self) {
+        // LAB 1.1 BEGIN: copy every row one row up (grid.read, then grid.write a row higher), then blank the bottom row
         for row in 1..HEIGHT {
             for column in 0..WIDTH {
                 let cell = self.grid.read(row, column);
@@ -189,6 +190,7 @@ impl<G: CellGrid> TextScreen<G> {
             }
         }
         self.clear_row(HEIGHT - 1);
+        // LAB END
     }
 
     fn clear_row(&mut self, row: usize) {

@@ -234,6 +234,7 @@ impl<M: TableMemory> AddressSpace<M> {
     /// The walk: the table frame, index and entry that map `address`, if
     /// the entry is present.
     fn present_entry(&mut self, address: usize) -> Result<(usize, usize, PTEntry), Missing> {
+        // LAB 3.1 BEGIN: split the address, find the directory entry's table (table_frame), read the table entry; report where the walk stops
         let (directory_index, table_index, _) = split(address);
         let table = self
             .table_frame(directory_index)
@@ -246,6 +247,7 @@ impl<M: TableMemory> AddressSpace<M> {
             });
         }
         Ok((table, table_index, entry))
+        // LAB END
     }
 
     /// Makes sure a page table covers `page`, allocating one if needed.
@@ -321,6 +323,7 @@ impl<M: TableMemory> AddressSpace<M> {
         flags: PTFlags,
         software: u32,
     ) -> Result<(), MapError> {
+        // LAB 3.2 BEGIN: check alignment, refuse a page that is mapped already, ensure_table, write the entry (P, flags, software bits), count it
         check_aligned(page)?;
         check_aligned(frame)?;
         let entry = PTEntry(PTEntry::new(frame.into(), flags | PTFlags::P).0 | software);
@@ -336,6 +339,7 @@ impl<M: TableMemory> AddressSpace<M> {
         self.memory.table(table)[table_index] = entry;
         self.pages += 1;
         Ok(())
+        // LAB END
     }
 
     fn table_frame(&mut self, directory_index: usize) -> Option<usize> {
@@ -440,6 +444,51 @@ mod tests {
             let (d, t, o) = split(address);
             assert_eq!(join(d, t, o), address);
         }
+    }
+
+    /// Lab 3.1 alone: tables built by hand, so only the walk runs.
+    #[test]
+    fn the_walk_follows_hand_built_tables() {
+        let mut space = space(8);
+        let directory = space.directory_frame();
+        let table = space.memory().allocate_table_frame().unwrap();
+        space.memory().table(table).fill(PTEntry(0));
+        // Directory entry 0x340 (0xD000_0000..) points at the table; its
+        // entry 5 maps a frame read-only and entry 6 is left empty.
+        space.memory().directory(directory)[0x340] =
+            PDEntry::new(table.into(), PDFlags::P | PDFlags::RW);
+        space.memory().table(table)[5] = PTEntry::new(0x0ABC_D000.into(), PTFlags::P);
+        space.memory().table(table)[7] =
+            PTEntry(PTEntry::new(0x0000_7000.into(), PTFlags::P | PTFlags::RW).0 | OWNED_FRAME);
+
+        let read_only = space.translate(0xD000_5123).unwrap();
+        assert_eq!(read_only.physical, 0x0ABC_D123);
+        assert!(read_only.flags.contains(PTFlags::P) && !read_only.flags.contains(PTFlags::RW));
+        assert!(!read_only.owned);
+        let owned = space.translate(0xD000_7FFF).unwrap();
+        assert_eq!((owned.physical, owned.owned), (0x0000_7FFF, true));
+        assert_eq!(
+            space.translate(0xD000_6000),
+            Err(Missing::Page {
+                directory_index: 0x340,
+                table_index: 6
+            })
+        );
+        assert_eq!(
+            space.translate(0xD040_5000),
+            Err(Missing::Table {
+                directory_index: 0x341
+            })
+        );
+        // A directory entry that is not present is not followed, whatever
+        // address it holds.
+        space.memory().directory(directory)[0x341] = PDEntry::new(table.into(), PDFlags::RW);
+        assert_eq!(
+            space.translate(0xD040_5000),
+            Err(Missing::Table {
+                directory_index: 0x341
+            })
+        );
     }
 
     #[test]

@@ -9,17 +9,34 @@ use std::time::Duration;
 
 pub const USAGE: &str = "\
 usage: strata-runner test --chapters NAME[,NAME...] [options]
+       strata-runner grade --chapter N [--token T] [options]
+       strata-runner handout --chapter N --dest DIR
+       strata-runner branches --dest DIR
+       strata-runner course-check [--work-dir DIR]
 
-Runs each chapter's host tests, in-kernel tests (under QEMU) and end-to-end
-shell scripts, then prints `N passed, N failed`.
+test          runs each chapter's host tests, in-kernel tests (under QEMU)
+              and end-to-end shell scripts, then prints `N passed, N failed`
+grade         runs chapter N's graded lab checks (modules/*/labs.conf) and
+              prints each with its points and `Score: X/Y`; exits 0 only on
+              a full score (N is a chapter number or a module name)
+handout       writes the student tree for chapter N into DIR
+branches      writes a git repository into DIR with one branch per chapter's
+              handout and the solution on `solutions`
+course-check  what CI proves about the course: the lab markers agree with
+              labs.conf and docs/labs.md, every handout builds and grades
+              above zero but below full, and the solution grades full
 
 options:
   --chapters LIST   comma-separated chapter names, e.g. kernel,memory
   --iso-dir DIR     where the ISOs are (default: target/iso)
-  --log-dir DIR     where QEMU serial logs are written (default: target/test-logs)
+  --log-dir DIR     where QEMU serial logs are written (default:
+                    target/test-logs; target/grade-logs for grade)
   --timeout SECS    time limit for one kernel-test boot, and for the e2e
                     kernel to show its first prompt (default: 60)
   --only LAYER      run only one layer: host, kernel or e2e
+  --token T         grade with this token instead of a random one (to
+                    repeat a run: property tests take their seed from it)
+  --work-dir DIR    where course-check writes handouts (default: target/course)
 
 environment:
   STRATA_QEMU       QEMU binary to use instead of qemu-system-i386 (also
@@ -31,6 +48,10 @@ environment:
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Test(Options),
+    Grade(GradeOptions),
+    Handout { chapter: String, dest: PathBuf },
+    Branches { dest: PathBuf },
+    CourseCheck { work_dir: PathBuf },
     Help,
 }
 
@@ -60,24 +81,28 @@ impl Options {
     }
 }
 
+/// Options of `strata-runner grade`.
+#[derive(Debug, PartialEq)]
+pub struct GradeOptions {
+    /// A chapter number (`2`) or module name (`memory`).
+    pub chapter: String,
+    pub token: Option<String>,
+    pub iso_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub timeout: Duration,
+}
+
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut args = args.iter();
-    match args.next().map(String::as_str) {
-        Some("test") => {}
+    let command = match args.next().map(String::as_str) {
         Some("-h" | "--help" | "help") => return Ok(Command::Help),
+        Some(command @ ("test" | "grade" | "handout" | "branches" | "course-check")) => command,
         Some(other) => return Err(format!("unknown command `{other}`")),
         None => return Err("missing command".to_string()),
-    }
-
-    let mut chapters = None;
-    let mut options = Options {
-        chapters: Vec::new(),
-        iso_dir: PathBuf::from("target/iso"),
-        log_dir: PathBuf::from("target/test-logs"),
-        timeout: Duration::from_secs(60),
-        only: None,
     };
+
+    let mut flags = Flags::default();
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
             return Ok(Command::Help);
@@ -87,23 +112,108 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             Some((name, value)) => (name, Some(value.to_string())),
             None => (arg.as_str(), None),
         };
-        let mut value = || {
-            inline_value
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or_else(|| format!("`{name}` needs a value"))
-        };
-        match name {
-            "--chapters" => chapters = Some(parse_chapters(&value()?)?),
-            "--iso-dir" => options.iso_dir = PathBuf::from(value()?),
-            "--log-dir" => options.log_dir = PathBuf::from(value()?),
-            "--timeout" => options.timeout = parse_timeout(&value()?)?,
-            "--only" => options.only = Some(parse_layer(&value()?)?),
-            _ => return Err(format!("unknown option `{arg}`")),
+        if !name.starts_with("--") {
+            return Err(format!("unexpected argument `{arg}`"));
+        }
+        let value = inline_value
+            .or_else(|| args.next().cloned())
+            .ok_or_else(|| format!("`{name}` needs a value"))?;
+        flags.values.push((name.to_string(), value));
+    }
+
+    let iso_dir = || PathBuf::from("target/iso");
+    match command {
+        "test" => {
+            let options = Options {
+                chapters: parse_chapters(&flags.required("--chapters")?)?,
+                iso_dir: flags.path("--iso-dir").unwrap_or_else(iso_dir),
+                log_dir: flags
+                    .path("--log-dir")
+                    .unwrap_or_else(|| PathBuf::from("target/test-logs")),
+                timeout: flags.timeout()?,
+                only: flags.take("--only").map(|v| parse_layer(&v)).transpose()?,
+            };
+            flags.finish(Command::Test(options))
+        }
+        "grade" => {
+            let options = GradeOptions {
+                chapter: flags.required("--chapter")?,
+                token: flags.take("--token").map(|t| parse_token(&t)).transpose()?,
+                iso_dir: flags.path("--iso-dir").unwrap_or_else(iso_dir),
+                log_dir: flags
+                    .path("--log-dir")
+                    .unwrap_or_else(|| PathBuf::from("target/grade-logs")),
+                timeout: flags.timeout()?,
+            };
+            flags.finish(Command::Grade(options))
+        }
+        "handout" => {
+            let chapter = flags.required("--chapter")?;
+            let dest = PathBuf::from(flags.required("--dest")?);
+            flags.finish(Command::Handout { chapter, dest })
+        }
+        "branches" => {
+            let dest = PathBuf::from(flags.required("--dest")?);
+            flags.finish(Command::Branches { dest })
+        }
+        _ => {
+            let work_dir = flags
+                .path("--work-dir")
+                .unwrap_or_else(|| PathBuf::from("target/course"));
+            flags.finish(Command::CourseCheck { work_dir })
         }
     }
-    options.chapters = chapters.ok_or("`--chapters` is required")?;
-    Ok(Command::Test(options))
+}
+
+/// The `--name value` pairs of one command line; each command takes the
+/// ones it knows, and any left over is an error.
+#[derive(Default)]
+struct Flags {
+    values: Vec<(String, String)>,
+}
+
+impl Flags {
+    fn take(&mut self, name: &str) -> Option<String> {
+        let index = self.values.iter().rposition(|(flag, _)| flag == name)?;
+        let value = self.values.remove(index).1;
+        self.values.retain(|(flag, _)| flag != name);
+        Some(value)
+    }
+
+    fn required(&mut self, name: &str) -> Result<String, String> {
+        self.take(name)
+            .ok_or_else(|| format!("`{name}` is required"))
+    }
+
+    fn path(&mut self, name: &str) -> Option<PathBuf> {
+        self.take(name).map(PathBuf::from)
+    }
+
+    fn timeout(&mut self) -> Result<Duration, String> {
+        self.take("--timeout")
+            .map_or(Ok(Duration::from_secs(60)), |text| parse_timeout(&text))
+    }
+
+    fn finish(self, command: Command) -> Result<Command, String> {
+        match self.values.first() {
+            Some((name, _)) => Err(format!("unknown option `{name}`")),
+            None => Ok(command),
+        }
+    }
+}
+
+/// Tokens go on the kernel's serial line and into file names: keep them to
+/// letters and digits.
+fn parse_token(text: &str) -> Result<String, String> {
+    let plain =
+        !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_alphanumeric());
+    if plain {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`--token` takes 1 to 32 letters and digits, not `{text}`"
+        ))
+    }
 }
 
 fn parse_chapters(list: &str) -> Result<Vec<String>, String> {
@@ -188,10 +298,43 @@ mod tests {
         assert!(parse_words("test --chapters a,,b").is_err());
         assert!(parse_words("test --chapters a --timeout 0").is_err());
         assert!(parse_words("test --chapters a --only qemu").is_err());
-        assert!(parse_words("test --chapters a --frobnicate").is_err());
+        assert!(parse_words("test --chapters a --frobnicate x").is_err());
+        assert!(parse_words("test --chapters a stray").is_err());
+        assert!(parse_words("grade").unwrap_err().contains("--chapter"));
+        assert!(parse_words("grade --chapter 2 --token a-b").is_err());
+        assert!(parse_words("handout --chapter 2")
+            .unwrap_err()
+            .contains("--dest"));
         assert!(parse_words("test --chapters")
             .unwrap_err()
             .contains("needs a value"));
+    }
+
+    #[test]
+    fn course_commands() {
+        let Command::Grade(options) = parse_words("grade --chapter 2 --token 5f1c").unwrap() else {
+            panic!("expected a grade command");
+        };
+        assert_eq!(options.chapter, "2");
+        assert_eq!(options.token.as_deref(), Some("5f1c"));
+        assert_eq!(options.log_dir, PathBuf::from("target/grade-logs"));
+        assert_eq!(
+            parse_words("handout --chapter memory --dest /tmp/h"),
+            Ok(Command::Handout {
+                chapter: "memory".into(),
+                dest: "/tmp/h".into()
+            })
+        );
+        assert_eq!(
+            parse_words("branches --dest b"),
+            Ok(Command::Branches { dest: "b".into() })
+        );
+        assert_eq!(
+            parse_words("course-check"),
+            Ok(Command::CourseCheck {
+                work_dir: "target/course".into()
+            })
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! Every layer reports into one [`summary::Summary`], so a whole `make test`
 //! ends with a single `N passed, N failed` line that CI can parse.
 //!
+//! The runner also drives course mode ([`course`]): `make grade`,
+//! `make handout`, `make branches`, and the course checks CI runs.
+//!
 //! Run `strata-runner --help` for the options. Setting `STRATA_QEMU` makes
 //! the runner use another QEMU binary, or a script that imitates the kernel
 //! while the runner itself is being worked on.
@@ -22,6 +25,7 @@
 //! without network access on a fresh student machine.
 
 mod cli;
+mod course;
 mod e2e;
 mod escapes;
 mod host;
@@ -32,6 +36,7 @@ mod qemu;
 mod summary;
 mod transcript;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use cli::{Command, Layer, Options};
@@ -39,25 +44,78 @@ use summary::Summary;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = match cli::parse(&args) {
-        Ok(Command::Test(options)) => options,
-        Ok(Command::Help) => {
-            print!("{}", cli::USAGE);
-            return ExitCode::SUCCESS;
-        }
+    let command = match cli::parse(&args) {
+        Ok(command) => command,
         Err(message) => {
             eprintln!("strata-runner: {message}\n\n{}", cli::USAGE);
             return ExitCode::from(2);
         }
     };
+    // Every command works on the workspace it is started in.
+    let root = Path::new(".");
+    match command {
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::Test(options) => finish(run_all(&options)),
+        Command::CourseCheck { work_dir } => {
+            let mut summary = Summary::default();
+            course::course_check::run(root, &work_dir, &mut summary);
+            finish(summary)
+        }
+        Command::Grade(options) => match course::grade::run(root, &options) {
+            Ok(score) if score.is_full() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(message) => fail(&message),
+        },
+        Command::Handout { chapter, dest } => match course::handout::write(root, &chapter, &dest) {
+            Ok(handout) => {
+                println!(
+                    "Wrote chapter {chapter}'s handout to {}: {} files, stubs for {}.",
+                    dest.display(),
+                    handout.files,
+                    handout
+                        .stubs
+                        .iter()
+                        .map(|(id, path)| format!("lab {id} ({})", path.display()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(message) => fail(&message),
+        },
+        Command::Branches { dest } => match course::branches::write(root, &dest) {
+            Ok(branches) => {
+                println!(
+                    "Wrote {} with branches: {}",
+                    dest.display(),
+                    branches.join(", ")
+                );
+                println!(
+                    "Publish it with: git -C {} push --all <your remote>",
+                    dest.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(message) => fail(&message),
+        },
+    }
+}
 
-    let summary = run_all(&options);
+fn finish(summary: Summary) -> ExitCode {
     print!("{}", summary.final_report());
     if summary.all_passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("strata-runner: {message}");
+    ExitCode::FAILURE
 }
 
 /// Runs the selected layers for every chapter, in the order given on the

@@ -34,6 +34,11 @@ impl Transcript {
             .extend_from_slice(format!("[runner] {note}\n").as_bytes());
     }
 
+    /// Everything recorded, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.text).into_owned()
+    }
+
     /// The last `count` lines, as text.
     pub fn tail(&self, count: usize) -> String {
         last_lines(&String::from_utf8_lossy(&self.text), count)

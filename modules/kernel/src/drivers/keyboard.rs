@@ -26,6 +26,9 @@ const COMMAND_PORT: u16 = 0x64;
 const STATUS_OUTPUT_FULL: u8 = 1 << 0;
 const STATUS_INPUT_FULL: u8 = 1 << 1;
 const COMMAND_PULSE_RESET: u8 = 0xFE;
+/// "Write keyboard output buffer": the next data byte comes back as if the
+/// keyboard had sent it.
+const COMMAND_WRITE_KEYBOARD_OUTPUT: u8 = 0xD2;
 
 /// A US keyboard delivering scancode set 1, Ctrl+letter giving ASCII 1–26.
 pub type Decoder = PS2Keyboard<Us104Key, ScancodeSet1>;
@@ -74,6 +77,7 @@ pub fn decode(decoder: &mut Decoder, scancode: u8) -> Option<DecodedKey> {
 /// codes), the up and down arrows as the ANSI sequences `ESC [ A` and
 /// `ESC [ B` (what a terminal sends over serial). Other keys send nothing.
 pub fn translate(key: DecodedKey, mut emit: impl FnMut(u8)) {
+    // LAB 1.2 BEGIN: emit ASCII characters as themselves, ArrowUp as ESC [ A, ArrowDown as ESC [ B, and nothing for other keys
     let sequence: &[u8] = match key {
         DecodedKey::Unicode(character) if character.is_ascii() => {
             emit(character as u8);
@@ -84,6 +88,31 @@ pub fn translate(key: DecodedKey, mut emit: impl FnMut(u8)) {
         _ => b"",
     };
     sequence.iter().copied().for_each(emit);
+    // LAB END
+}
+
+/// Makes the controller deliver `scancode` as if a key had sent it, IRQ 1
+/// and all, and waits until the handler has read it. For in-kernel tests of
+/// the whole path from controller to shell input. Interrupts must be on.
+pub fn simulate_scancode(scancode: u8) {
+    // SAFETY: wait until the controller can take a command, send "write
+    // keyboard output buffer" and the byte; the controller then raises IRQ 1
+    // and our handler reads the byte from the data port, as for a real key.
+    unsafe {
+        while inb(STATUS_PORT) & STATUS_INPUT_FULL != 0 {}
+        outb(COMMAND_PORT, COMMAND_WRITE_KEYBOARD_OUTPUT);
+        while inb(STATUS_PORT) & STATUS_INPUT_FULL != 0 {}
+        outb(DATA_PORT, scancode);
+    }
+    let deadline = crate::drivers::pit::ticks() + 10;
+    // SAFETY: reading the status port has no side effect.
+    while unsafe { inb(STATUS_PORT) } & STATUS_OUTPUT_FULL != 0 {
+        assert!(
+            crate::drivers::pit::ticks() < deadline,
+            "the keyboard interrupt did not take scancode {scancode:#04x} within 100 ms"
+        );
+        interrupts::halt();
+    }
 }
 
 /// Resets the machine by pulsing the CPU's reset line through the keyboard

@@ -70,6 +70,7 @@ pub enum Outcome {
 
 /// Runs one command line.
 pub fn execute(line: &str) -> Outcome {
+    // LAB 1.3 BEGIN: take the command name from Args, find it in COMMANDS (copy it out), run it; report unknown names and errors (with usage)
     let mut args = Args::new(line);
     let Some(name) = args.command_name() else {
         return Outcome::Empty;
@@ -89,6 +90,7 @@ pub fn execute(line: &str) -> Outcome {
             Outcome::Failed
         }
     }
+    // LAB END
 }
 
 /// Prints `banner` and runs the interactive shell for ever.

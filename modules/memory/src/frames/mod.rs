@@ -112,11 +112,13 @@ impl<'a> FrameAllocator<'a> {
         let (free_words, available_words) = storage.split_at_mut(half);
         let mut free = LevelBitmap::new(free_words, frames);
         let mut available = LevelBitmap::new(available_words, frames);
+        // LAB 2.1 BEGIN: mark every frame of each of map.available()'s ranges free and available (LevelBitmap::set_range)
         for range in map.available() {
             let (first, end) = (range.start / FRAME_SIZE_U64, range.end / FRAME_SIZE_U64);
             free.set_range(first as usize, end as usize);
             available.set_range(first as usize, end as usize);
         }
+        // LAB END
         let free_count = map.available_frames();
         Self {
             free,

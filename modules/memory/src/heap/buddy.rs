@@ -202,6 +202,7 @@ impl BuddyHeap {
     /// The header at `address` if it is intact and describes a block that
     /// fits region `region` at that address.
     fn valid_header(&self, address: usize, region: usize) -> Option<BlockHeader> {
+        // LAB 2.2 BEGIN: accept the header only if its check value, state and order are right and the block lies aligned inside the region
         let (start, end) = self.regions.get(region);
         let header = self.read_header(address);
         let order = u32::from(header.order);
@@ -211,6 +212,7 @@ impl BuddyHeap {
         let fits =
             intact && (address - start).is_multiple_of(1 << order) && end - address >= 1 << order;
         fits.then_some(header)
+        // LAB END
     }
 
     // ---- free lists: doubly linked through the headers of free blocks ----
@@ -330,6 +332,7 @@ impl BuddyHeap {
     /// check found free buddies (nothing changed in between, so the headers
     /// need not be checked twice).
     fn free_block(&mut self, block: usize, order: u32, region: usize) -> Result<(), HeapError> {
+        // LAB 2.3 BEGIN: count the free buddies first (free_buddy), then merge that many times (remove_free, mark the upper half MERGED), then push_free
         let (mut probe, mut probe_order) = (block, order);
         while let Some(buddy) = self.free_buddy(probe, probe_order, region)? {
             probe = probe.min(buddy);
@@ -347,6 +350,7 @@ impl BuddyHeap {
         }
         self.push_free(block, order);
         Ok(())
+        // LAB END
     }
 
     /// Cuts `[start + from, start + to)` of region `region` (which starts at
@@ -469,10 +473,12 @@ impl Heap for BuddyHeap {
         let mut found = candidates.trailing_zeros();
         let block = self.free_heads[found as usize];
         self.remove_free(block, found);
+        // LAB 2.4 BEGIN: split the block until its order fits: each time, push its upper half on the free list one order down
         while found > order {
             found -= 1;
             self.push_free(block + (1 << found), found);
         }
+        // LAB END
         self.write_header(block, order, USED, 0, 0);
         let payload = block + offset;
         if offset > HEADER_SIZE {
@@ -653,6 +659,73 @@ mod tests {
             assert_eq!(HEADER_SIZE, 16);
             assert_eq!(MIN_BLOCK, 32);
         }
+    }
+
+    /// Lab 2.2 alone: headers written by hand into a region that was never
+    /// carved, so no other lab's code runs.
+    #[test]
+    fn the_header_check_accepts_only_intact_headers_that_fit() {
+        let arena = Arena::new(8192);
+        let mut heap = BuddyHeap::new();
+        let start = arena.start();
+        let region = heap.regions.add(start, start + 4096).unwrap();
+        let (free, used) = (start, start + 2048);
+        heap.write_header(free, 11, FREE, 0, 0);
+        heap.write_header(used, 11, USED, 0, 0);
+        let header = heap
+            .valid_header(free, region)
+            .expect("an intact free header");
+        assert_eq!((header.order, header.state), (11, FREE));
+        assert_eq!(heap.valid_header(used, region).map(|h| h.state), Some(USED));
+        // A block that does not fit: an order-12 block at 2048 would end
+        // past the region, and one at 0 is fine but at 2048 is misaligned.
+        heap.write_header(used, 12, USED, 0, 0);
+        assert!(
+            heap.valid_header(used, region).is_none(),
+            "order 12 at 2048"
+        );
+        heap.write_header(free, 12, FREE, 0, 0);
+        assert!(
+            heap.valid_header(free, region).is_some(),
+            "order 12 at 0 fills the region"
+        );
+        heap.write_header(free, 13, FREE, 0, 0);
+        assert!(
+            heap.valid_header(free, region).is_none(),
+            "order 13 is past the end"
+        );
+        // Orders below the smallest block, and unknown states, are refused.
+        heap.write_header(free, MIN_ORDER - 1, FREE, 0, 0);
+        assert!(
+            heap.valid_header(free, region).is_none(),
+            "order below MIN_ORDER"
+        );
+        heap.write_header(free, 11, b'X', 0, 0);
+        assert!(heap.valid_header(free, region).is_none(), "unknown state");
+        // Any change to a field the check value covers is caught.
+        heap.write_header(free, 11, FREE, 0, 0);
+        // SAFETY: `free` is the start of the arena, which holds the header.
+        unsafe { (*(free as *mut BlockHeader)).state = USED };
+        assert!(
+            heap.valid_header(free, region).is_none(),
+            "state changed behind its back"
+        );
+        heap.write_header(free, 11, FREE, 0, 0);
+        // SAFETY: as above.
+        unsafe { (*(free as *mut BlockHeader)).order = 10 };
+        assert!(
+            heap.valid_header(free, region).is_none(),
+            "order changed behind its back"
+        );
+        // A header copied to another address fails there: the check value
+        // covers the address too.
+        heap.write_header(free, 10, FREE, 0, 0);
+        // SAFETY: both addresses are block starts inside the arena.
+        unsafe { ((start + 1024) as *mut BlockHeader).write(heap.read_header(free)) };
+        assert!(
+            heap.valid_header(start + 1024, region).is_none(),
+            "moved header"
+        );
     }
 
     #[test]

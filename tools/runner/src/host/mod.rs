@@ -6,7 +6,7 @@
 //! the kernel. We capture cargo's output and re-print each result in the
 //! runner's own `test CHAPTER/host/NAME ... ok` format.
 
-mod libtest;
+pub mod libtest;
 
 use std::env;
 use std::process::Command;
@@ -17,7 +17,7 @@ use crate::transcript::{last_lines, TAIL_LINES};
 use libtest::Outcome;
 
 /// Target triple for host tests: 32-bit, like the kernel.
-const HOST_TARGET: &str = "i686-unknown-linux-gnu";
+pub const HOST_TARGET: &str = "i686-unknown-linux-gnu";
 
 /// Runs the host tests of `chapter` and reports them into `summary`.
 pub fn run(chapter: &str, summary: &mut Summary) {

@@ -73,6 +73,100 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
     }
 }
 
+/// RAM for a graded boot: the size `make run` uses.
+const GRADE_MEMORY: &str = "128M";
+
+/// One graded kernel check (`make grade`): boots `iso`, asks for `test`
+/// followed by the grader's `token`, and passes only if the kernel printed
+/// `ktest: ok TEST token=TOKEN` and then exited with success. On failure
+/// the serial log is saved to `log`, and the reason says what went wrong.
+pub fn run_graded(
+    qemu: &Path,
+    iso: &Path,
+    test: &str,
+    token: &str,
+    timeout: Duration,
+    log: &Path,
+) -> Result<(), GradedFailure> {
+    let runner = TestKernel {
+        chapter: "",
+        qemu,
+        iso,
+        memory: GRADE_MEMORY,
+        suffix: String::new(),
+        timeout,
+        log_dir: Path::new(""),
+    };
+    let mut verdict: Option<Result<(), String>> = None;
+    let mut untokened = false;
+    let boot = runner
+        .boot(&format!("{test} {token}"), |message| match message {
+            Message::Ok {
+                name,
+                token: echoed,
+            } if name == test => {
+                if echoed.as_deref() == Some(token) {
+                    verdict = Some(Ok(()));
+                } else {
+                    untokened = true;
+                }
+            }
+            Message::Failed { name, reason } if name == test => verdict = Some(Err(reason)),
+            _ => {}
+        })
+        .map_err(|reason| GradedFailure {
+            reason,
+            reached_tests: false,
+        })?;
+    let failure = match (verdict, runner.boot_problem(&boot)) {
+        (Some(Err(reason)), _) => Some(reason),
+        (Some(Ok(())), None) if boot.ending.code() == Some(EXIT_SUCCESS) => None,
+        (Some(Ok(())), None) => Some(format!(
+            "printed `ok` but then ended with {} instead of 33",
+            boot.ending.describe()
+        )),
+        (Some(Ok(())), Some(problem)) => Some(format!("printed `ok` but then {problem}")),
+        (None, _) if untokened => Some(
+            "an `ok` line without this run's token was printed; only the test \
+             framework's own report counts"
+                .to_string(),
+        ),
+        (None, problem) => Some(format!(
+            "the kernel stopped before the test finished: {}",
+            problem.unwrap_or_else(|| boot.ending.describe())
+        )),
+    };
+    let Some(mut reason) = failure else {
+        return Ok(());
+    };
+    let transcript = boot.machine.transcript();
+    // A panic before the test ran (during boot, or in a nested panic) is
+    // only in the log: quote it, since it usually names the unfinished lab.
+    if let Some(panic) = transcript
+        .text()
+        .lines()
+        .find(|line| line.contains("KERNEL PANIC"))
+    {
+        reason = format!("{reason}; {}", panic.trim());
+    }
+    if let Err(error) = transcript.save(log) {
+        reason = format!("{reason} (could not save {}: {error})", log.display());
+    }
+    Err(GradedFailure {
+        reason,
+        reached_tests: boot.ready,
+    })
+}
+
+/// Why a graded kernel check failed.
+#[derive(Debug)]
+pub struct GradedFailure {
+    pub reason: String,
+    /// Whether the kernel got as far as `ktest: ready`. If not, every other
+    /// check on the same kernel would fail the same way.
+    pub reached_tests: bool,
+}
+
 /// One chapter's test kernel at one RAM size.
 struct TestKernel<'a> {
     chapter: &'a str,
@@ -110,7 +204,7 @@ impl TestKernel<'_> {
 
         let boot = self.boot("all", |message| match message {
             Message::Run(name) => running = Some(name),
-            Message::Ok(name) => {
+            Message::Ok { name, .. } => {
                 summary.pass(&self.test_name(&name));
                 passed += 1;
                 running = None;
@@ -176,9 +270,9 @@ impl TestKernel<'_> {
     fn run_isolated(&self, test: &str, summary: &mut Summary) {
         let mut verdict: Option<Result<(), String>> = None;
         let boot = self.boot(test, |message| match message {
-            Message::Ok(name) if name == test => verdict = Some(Ok(())),
+            Message::Ok { name, .. } if name == test => verdict = Some(Ok(())),
             Message::Failed { name, reason } if name == test => verdict = Some(Err(reason)),
-            Message::Ok(name) | Message::Failed { name, .. } => {
+            Message::Ok { name, .. } | Message::Failed { name, .. } => {
                 println!("warning: asked for {test} but the kernel reported on {name}")
             }
             _ => {}

@@ -9,12 +9,14 @@
 //! | `ktest: ready`                       | waiting for a command on the serial port      |
 //! | `ktest: run NAME`                    | starting test NAME                            |
 //! | `ktest: ok NAME`                     | NAME passed                                   |
+//! | `ktest: ok NAME token=T`             | NAME passed, in a boot the grader sent `T` to |
 //! | `ktest: FAILED NAME: REASON`         | NAME failed (`: REASON` is optional)          |
 //! | `ktest: isolated NAME`               | NAME must run in a boot of its own            |
 //! | `ktest: done P passed, F failed`     | all tests of this boot reported               |
 //!
 //! The runner answers `ktest: ready` with `all\r` (run every normal test) or
-//! `NAME\r` (run just the isolated test NAME). Test names may contain `::`,
+//! `NAME\r` (run just the isolated test NAME). The grader (`make grade`)
+//! sends `NAME TOKEN\r`, and accepts only `ok` lines that carry its token. Test names may contain `::`,
 //! so a FAILED line's name ends at the first whitespace, and a trailing `:`
 //! is not part of it.
 
@@ -23,7 +25,11 @@
 pub enum Message {
     Ready,
     Run(String),
-    Ok(String),
+    Ok {
+        name: String,
+        /// The grader's token, echoed (`token=T`); `None` without one.
+        token: Option<String>,
+    },
     Failed {
         name: String,
         reason: String,
@@ -52,13 +58,27 @@ pub fn parse_line(line: &str) -> Option<Message> {
     let message = match word {
         "ready" if rest.is_empty() => Some(Message::Ready),
         "run" => single_name().map(Message::Run),
-        "ok" => single_name().map(Message::Ok),
+        "ok" => parse_ok(rest),
         "isolated" => single_name().map(Message::Isolated),
         "FAILED" => parse_failed(rest),
         "done" => parse_done(rest),
         _ => None,
     };
     Some(message.unwrap_or_else(|| Message::Unrecognized(body.to_string())))
+}
+
+/// `NAME` or `NAME token=T`.
+fn parse_ok(rest: &str) -> Option<Message> {
+    let mut words = rest.split_whitespace();
+    let name = words.next()?.to_string();
+    let token = match words.next() {
+        None => None,
+        Some(word) => Some(word.strip_prefix("token=")?.to_string()),
+    };
+    words
+        .next()
+        .is_none()
+        .then_some(Message::Ok { name, token })
 }
 
 /// `NAME: REASON` or just `NAME`.
@@ -99,7 +119,17 @@ mod tests {
         );
         assert_eq!(
             parse("ktest: ok gdt::loads"),
-            Message::Ok("gdt::loads".into())
+            Message::Ok {
+                name: "gdt::loads".into(),
+                token: None
+            }
+        );
+        assert_eq!(
+            parse("ktest: ok gdt::loads token=5f1c"),
+            Message::Ok {
+                name: "gdt::loads".into(),
+                token: Some("5f1c".into())
+            }
         );
         assert_eq!(
             parse("ktest: isolated idt::page_fault"),
@@ -134,7 +164,13 @@ mod tests {
 
     #[test]
     fn tolerates_prefixes_and_trailing_space() {
-        assert_eq!(parse("[INFO] ktest: ok a  "), Message::Ok("a".into()));
+        assert_eq!(
+            parse("[INFO] ktest: ok a  "),
+            Message::Ok {
+                name: "a".into(),
+                token: None
+            }
+        );
     }
 
     #[test]
@@ -151,6 +187,7 @@ mod tests {
             "ktest: ready now",
             "ktest: ok",
             "ktest: ok two names",
+            "ktest: ok a token=b c",
             "ktest: done 3 passed",
             "ktest: done x passed, 0 failed",
             "ktest: FAILED",

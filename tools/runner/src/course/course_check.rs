@@ -1,0 +1,242 @@
+//! What CI proves about the course (`make test` runs it last):
+//!
+//! 1. the lab markers, every `labs.conf` and `docs/labs.md` agree;
+//! 2. for each chapter, its handout builds without warnings, and its own
+//!    `make grade` scores above zero (the foundations pass) but below full
+//!    (the stubs fail their checks), naming a stub it reached;
+//! 3. the solution grades full for every chapter;
+//! 4. `make branches` makes one branch per chapter, each with its stubs, and
+//!    a `solutions` branch with none.
+//!
+//! Handouts are built with one cargo target directory shared between them,
+//! so the standard library and the dependencies are compiled once.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{branches, grade, handout, load_chapters, Chapter};
+use crate::cli::GradeOptions;
+use crate::summary::Summary;
+use crate::transcript::last_lines;
+
+/// Runs every check, reporting into `summary`.
+pub fn run(root: &Path, work_dir: &Path, summary: &mut Summary) {
+    let chapters = match load_chapters(root) {
+        Ok(chapters) => chapters,
+        Err(error) => return summary.fail("course/labs.conf", &error),
+    };
+    let problems = super::check_consistency(root, &chapters);
+    if problems.is_empty() {
+        summary.pass("course/markers-labs-conf-and-docs-agree");
+    } else {
+        summary.fail(
+            "course/markers-labs-conf-and-docs-agree",
+            &problems.join("\n"),
+        );
+    }
+    let work_dir = match fs::create_dir_all(work_dir).and_then(|()| fs::canonicalize(work_dir)) {
+        Ok(dir) => dir,
+        Err(error) => {
+            return summary.fail(
+                "course (work dir)",
+                &format!("{}: {error}", work_dir.display()),
+            )
+        }
+    };
+    for chapter in &chapters {
+        check_handout(root, chapter, &work_dir, summary);
+        check_solution(root, chapter, &work_dir, summary);
+    }
+    check_branches(root, &chapters, &work_dir, summary);
+}
+
+/// Writes the handout, runs its `make grade`, and reads the score.
+fn check_handout(root: &Path, chapter: &Chapter, work_dir: &Path, summary: &mut Summary) {
+    let name = |what: &str| format!("course/chapter-{}/handout-{what}", chapter.number());
+    let dest = work_dir.join(format!("handout-{}", chapter.number()));
+    let _ = fs::remove_dir_all(&dest);
+    let stubs = match handout::write(root, &chapter.number().to_string(), &dest) {
+        Ok(handout) => handout.stubs.len(),
+        Err(error) => return summary.fail(&name("is-written"), &error),
+    };
+    println!(
+        "== chapter {}: handout ({stubs} stubs) in {}",
+        chapter.number(),
+        dest.display()
+    );
+    let output = Command::new("make")
+        .current_dir(&dest)
+        .args(["grade", &format!("CHAPTER={}", chapter.number())])
+        .env("CARGO_TARGET_DIR", work_dir.join("cargo-target"))
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => return summary.fail(&name("builds"), &format!("cannot run make: {error}")),
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let log = work_dir.join(format!("handout-{}-grade.log", chapter.number()));
+    let _ = fs::write(&log, &text);
+    let tail = || {
+        format!(
+            "make grade's output: {}\n{}",
+            log.display(),
+            last_lines(&text, 25)
+        )
+    };
+
+    let Some((earned, total)) = score_line(&text) else {
+        return summary.fail(&name("builds"), &format!("no `Score:` line\n{}", tail()));
+    };
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("warning:"))
+        .collect();
+    if warnings.is_empty() {
+        summary.pass(&name("builds-without-warnings"));
+    } else {
+        summary.fail(&name("builds-without-warnings"), &warnings.join("\n"));
+    }
+    let partial = 0 < earned && earned < total && !output.status.success();
+    let scored = format!(
+        "Score: {earned}/{total}, make exited with {}",
+        output.status
+    );
+    if partial {
+        summary.pass(&name(&format!("grades-partial ({earned}/{total})")));
+    } else {
+        summary.fail(
+            &name("grades-partial"),
+            &format!(
+                "expected 0 < score < full and a failing exit: {scored}\n{}",
+                tail()
+            ),
+        );
+    }
+    let stub = format!("reached the unfinished stub of lab {}.", chapter.number());
+    if text.contains(&stub) {
+        summary.pass(&name("stops-at-a-stub"));
+    } else {
+        summary.fail(
+            &name("stops-at-a-stub"),
+            &format!("no check says `{stub}…`\n{}", tail()),
+        );
+    }
+}
+
+/// Grades the solution itself (the ISOs `make test` built).
+fn check_solution(root: &Path, chapter: &Chapter, work_dir: &Path, summary: &mut Summary) {
+    let name = format!("course/chapter-{}/solution-grades-full", chapter.number());
+    let options = GradeOptions {
+        chapter: chapter.number().to_string(),
+        token: None,
+        iso_dir: root.join("target/iso"),
+        log_dir: work_dir.join(format!("solution-{}-logs", chapter.number())),
+        timeout: Duration::from_secs(60),
+    };
+    match grade::run(root, &options) {
+        Ok(score) if score.is_full() => summary.pass(&name),
+        Ok(score) => summary.fail(&name, &format!("Score: {}/{}", score.earned, score.total)),
+        Err(error) => summary.fail(&name, &error),
+    }
+}
+
+/// Makes the class repository and looks at each branch.
+fn check_branches(root: &Path, chapters: &[Chapter], work_dir: &Path, summary: &mut Summary) {
+    let name = "course/branches";
+    let dest = work_dir.join("branches");
+    let _ = fs::remove_dir_all(&dest);
+    let made = match branches::write(root, &dest) {
+        Ok(made) => made,
+        Err(error) => return summary.fail(name, &error),
+    };
+    let mut expected: Vec<String> = chapters.iter().map(Chapter::branch).collect();
+    expected.push(branches::SOLUTIONS.to_string());
+    let mut problems = Vec::new();
+    if made != expected {
+        problems.push(format!("branches {made:?}, expected {expected:?}"));
+    }
+    for (index, branch) in expected.iter().enumerate() {
+        // A stub's message, `"LAB N.k: hint"` (rustfmt may put it on a line of its own).
+        let stubs = git_grep(&dest, branch, r#""LAB [0-9]+\.[0-9]+: "#);
+        let readme = git_show(&dest, branch, "README.md");
+        let has_stubs = match chapters.get(index) {
+            Some(chapter) => stubs
+                .iter()
+                .any(|line| line.contains(&format!("LAB {}.", chapter.number()))),
+            None => !stubs.is_empty(),
+        };
+        let should_have_stubs = index < chapters.len();
+        if has_stubs != should_have_stubs {
+            problems.push(format!("{branch}: stubs found: {stubs:?}"));
+        }
+        if !readme.contains("make grade") {
+            problems.push(format!("{branch}: README.md does not mention `make grade`"));
+        }
+    }
+    if problems.is_empty() {
+        summary.pass(name);
+    } else {
+        summary.fail(name, &problems.join("\n"));
+    }
+}
+
+/// `git grep -E pattern branch -- modules`: the matching `path:line` texts
+/// in the chapters' source.
+fn git_grep(repo: &Path, branch: &str, pattern: &str) -> Vec<String> {
+    let output = Command::new("git")
+        .current_dir(repo)
+        .args(["grep", "-E", pattern, branch, "--", "modules"])
+        .output();
+    let Ok(output) = output else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            line.strip_prefix(&format!("{branch}:"))
+                .unwrap_or(line)
+                .to_string()
+        })
+        .collect()
+}
+
+/// The text of `path` on `branch` ("" if it is missing).
+fn git_show(repo: &Path, branch: &str, path: &str) -> String {
+    Command::new("git")
+        .current_dir(repo)
+        .args(["show", &format!("{branch}:{path}")])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// The last `Score: X/Y` line of a grade's output.
+fn score_line(text: &str) -> Option<(u32, u32)> {
+    let line = text
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("Score: "))?;
+    let (earned, total) = line.trim().split_once('/')?;
+    Some((earned.parse().ok()?, total.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_last_score() {
+        assert_eq!(
+            score_line("a\nScore: 3/10\nScore: 45/100\nbye"),
+            Some((45, 100))
+        );
+        assert_eq!(score_line("Score: x/100"), None);
+        assert_eq!(score_line("no score"), None);
+    }
+}
