@@ -8,10 +8,10 @@
 //! look like.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use super::handout::write_tree;
+use super::handout::{solution_files, write_tree};
 use super::load_chapters;
 
 /// The branch that holds the solution.
@@ -53,35 +53,14 @@ pub fn write(root: &Path, dest: &Path) -> Result<Vec<String>, String> {
     Ok(branches)
 }
 
-/// The solution tree, as `git archive` of the working tree would give it:
-/// the files git tracks plus those it does not ignore.
+/// The whole solution tree: the same files a handout starts from.
 fn copy_solution(root: &Path, dest: &Path) -> Result<(), String> {
-    let output = Command::new("git")
-        .current_dir(root)
-        .args([
-            "ls-files",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-            "-z",
-        ])
-        .output()
-        .map_err(|error| format!("cannot run git: {error}"))?;
-    for name in output
-        .stdout
-        .split(|&byte| byte == 0)
-        .filter(|n| !n.is_empty())
-    {
-        let path = PathBuf::from(String::from_utf8_lossy(name).into_owned());
-        let source = root.join(&path);
-        if !source.is_file() {
-            continue;
-        }
+    for path in solution_files(root)? {
         let target = dest.join(&path);
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        fs::copy(&source, &target).map_err(|e| format!("{}: {e}", source.display()))?;
+        fs::copy(root.join(&path), &target).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }

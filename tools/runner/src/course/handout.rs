@@ -113,7 +113,7 @@ pub fn write_tree(
 
 /// The files of the solution: what git tracks, plus files it does not
 /// ignore (so a change not yet committed is in the handout too).
-fn solution_files(root: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn solution_files(root: &Path) -> Result<Vec<PathBuf>, String> {
     let output = Command::new("git")
         .current_dir(root)
         .args([
