@@ -118,24 +118,15 @@ pub fn run_graded(
             reason,
             reached_tests: false,
         })?;
-    let failure = match (verdict, runner.boot_problem(&boot)) {
-        (Some(Err(reason)), _) => Some(reason),
-        (Some(Ok(())), None) if boot.ending.code() == Some(EXIT_SUCCESS) => None,
-        (Some(Ok(())), None) => Some(format!(
-            "printed `ok` but then ended with {} instead of 33",
-            boot.ending.describe()
-        )),
-        (Some(Ok(())), Some(problem)) => Some(format!("printed `ok` but then {problem}")),
-        (None, _) if untokened => Some(
+    let failure = runner.one_test_failure(verdict, &boot, |why| {
+        if untokened {
             "an `ok` line without this run's token was printed; only the test \
              framework's own report counts"
-                .to_string(),
-        ),
-        (None, problem) => Some(format!(
-            "the kernel stopped before the test finished: {}",
-            problem.unwrap_or_else(|| boot.ending.describe())
-        )),
-    };
+                .to_string()
+        } else {
+            format!("the kernel stopped before the test finished: {why}")
+        }
+    });
     let Some(mut reason) = failure else {
         return Ok(());
     };
@@ -283,20 +274,9 @@ impl TestKernel<'_> {
             Err(error) => return summary.fail(&name, &error),
         };
 
-        let problem = self.boot_problem(&boot);
-        let failure = match (verdict, problem) {
-            (Some(Err(reason)), _) => Some(reason),
-            (Some(Ok(())), None) if boot.ending.code() == Some(EXIT_SUCCESS) => None,
-            (Some(Ok(())), None) => Some(format!(
-                "printed `ok` but then ended with {} instead of 33",
-                boot.ending.describe()
-            )),
-            (Some(Ok(())), Some(problem)) => Some(format!("printed `ok` but then {problem}")),
-            (None, problem) => Some(format!(
-                "kernel stopped during this test: {}",
-                problem.unwrap_or_else(|| boot.ending.describe())
-            )),
-        };
+        let failure = self.one_test_failure(verdict, &boot, |why| {
+            format!("kernel stopped during this test: {why}")
+        });
         match &failure {
             None => summary.pass(&name),
             Some(reason) => summary.fail(&name, reason),
@@ -356,6 +336,30 @@ impl TestKernel<'_> {
             timed_out,
             ending,
         })
+    }
+
+    /// Why a boot that ran one test failed, or `None` if it passed: the
+    /// test's own verdict, then the boot must have exited with 33.
+    /// `no_verdict` words the failure of a boot that never gave one; it gets
+    /// the boot's problem, or how it ended.
+    fn one_test_failure(
+        &self,
+        verdict: Option<Result<(), String>>,
+        boot: &Boot,
+        no_verdict: impl FnOnce(String) -> String,
+    ) -> Option<String> {
+        match (verdict, self.boot_problem(boot)) {
+            (Some(Err(reason)), _) => Some(reason),
+            (Some(Ok(())), None) if boot.ending.code() == Some(EXIT_SUCCESS) => None,
+            (Some(Ok(())), None) => Some(format!(
+                "printed `ok` but then ended with {} instead of 33",
+                boot.ending.describe()
+            )),
+            (Some(Ok(())), Some(problem)) => Some(format!("printed `ok` but then {problem}")),
+            (None, problem) => Some(no_verdict(
+                problem.unwrap_or_else(|| boot.ending.describe()),
+            )),
+        }
     }
 
     /// Problems every boot can have, whatever it was running.
