@@ -12,10 +12,9 @@
 //! There is no stack yet, so `_start` points ESP at the top of the 64 KiB
 //! stack reserved by `linker.ld`, pushes EBX and EAX as arguments and calls
 //! `kmain` — the function each chapter's `main.rs` defines. The `multiboot2`
-//! crate then reads the tags.
+//! crate then reads the tags; the command line goes to [`command_line`].
 
-use crate::shell::format::FixedText;
-use core::fmt::Write;
+use crate::command_line;
 use core::sync::atomic::{AtomicU32, Ordering};
 use multiboot2::{BootInformation, BootInformationHeader};
 
@@ -56,8 +55,6 @@ _start:
 );
 
 static BOOT_INFO_ADDRESS: AtomicU32 = AtomicU32::new(0);
-/// A copy of the command line, so it can be handed out as `&'static str`.
-static COMMAND_LINE: spin::Once<FixedText<256>> = spin::Once::new();
 
 /// Checks the magic and remembers where the boot information is. A kernel not
 /// started by a Multiboot2 loader cannot know its memory, so it stops here
@@ -76,11 +73,13 @@ pub fn init(magic: u32, boot_info_addr: u32) {
             panic!("the Multiboot2 boot information at {boot_info_addr:#x} is malformed: {error:?}")
         }
     };
-    let mut command_line = FixedText::new();
     if let Some(text) = info.command_line_tag().and_then(|tag| tag.cmdline().ok()) {
-        let _ = command_line.write_str(text);
+        // SAFETY: the text lies inside the boot information, which stays
+        // where GRUB put it, unchanged, for the kernel's whole life (later
+        // chapters reserve its frames; nothing writes to it), so it may be
+        // borrowed for 'static like `info()` below borrows all of it.
+        command_line::set(unsafe { &*(text as *const str) });
     }
-    COMMAND_LINE.call_once(|| command_line);
     BOOT_INFO_ADDRESS.store(boot_info_addr, Ordering::Relaxed);
 }
 
@@ -94,23 +93,6 @@ pub fn info() -> BootInformation<'static> {
     // kernel writes to the boot information afterwards.
     unsafe { BootInformation::load(address as *const BootInformationHeader) }
         .expect("validated in boot::init")
-}
-
-/// The kernel command line (empty when there is none).
-pub fn command_line() -> &'static str {
-    COMMAND_LINE.get().map_or("", |line| line.as_str())
-}
-
-/// Looks up `key=value` (returns `Some(value)`) or a bare `key` (returns
-/// `Some("")`) among the whitespace-separated words of a command line.
-pub fn option<'a>(command_line: &'a str, key: &str) -> Option<&'a str> {
-    command_line
-        .split_whitespace()
-        .find_map(|word| match word.split_once('=') {
-            Some((name, value)) if name == key => Some(value),
-            None if word == key => Some(""),
-            _ => None,
-        })
 }
 
 /// Physical address range `[start, end)` of the boot information, so later
@@ -159,23 +141,5 @@ pub fn kernel_layout() -> KernelLayout {
         rodata: (at(&raw const __rodata_start), at(&raw const __rodata_end)),
         stack_guard: at(&raw const __stack_guard),
         stack: (at(&raw const __stack_bottom), at(&raw const __stack_top)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn options_are_found_by_key() {
-        let line = "test heap=pool log=debug  quiet";
-        assert_eq!(option(line, "heap"), Some("pool"));
-        assert_eq!(option(line, "log"), Some("debug"));
-        assert_eq!(option(line, "test"), Some(""));
-        assert_eq!(option(line, "quiet"), Some(""));
-        assert_eq!(option(line, "slab"), None);
-        // A key is a whole word, not a prefix.
-        assert_eq!(option(line, "hea"), None);
-        assert_eq!(option("", "test"), None);
     }
 }

@@ -18,6 +18,10 @@ static SCREEN: IrqMutex<TextScreen<VgaText>> =
 /// Brings up the serial port and clears the screen GRUB left behind.
 pub fn init() {
     serial::init();
+    // SeaBIOS and GRUB leave a serial terminal with automatic wrapping off
+    // (`ESC [ ? 7 l`), so a line longer than the terminal would be cut at
+    // its right edge. `ESC [ ? 7 h` turns wrapping back on.
+    serial::write_bytes(b"\x1b[?7h");
     SCREEN.lock().clear();
 }
 

@@ -80,9 +80,10 @@ const TOKEN_CAPACITY: usize = 32;
 /// The seed when no token was sent, so plain `make test` runs are repeatable.
 const DEFAULT_SEED: u64 = 0x5EED_5EED_5EED_5EED;
 
-/// Whether the kernel was booted to run its tests (`test` on the command line).
+/// Whether the kernel was booted to run its tests: `test` (or `test=on`)
+/// on the command line; `test=off` boots the shell.
 pub fn requested() -> bool {
-    crate::boot::option(crate::boot::command_line(), "test").is_some()
+    crate::command_line::switch("test", false)
 }
 
 /// Whether the test framework is in charge (the panic handler asks).
@@ -112,6 +113,7 @@ fn report_ok(name: &str) {
 /// Runs the tests the host asks for, from every suite, and exits QEMU.
 pub fn run(suites: &[&'static [KernelTest]]) -> ! {
     RUNNING.store(true, Ordering::Relaxed);
+    crate::command_line::warn_about_problems();
     let tests = || suites.iter().flat_map(|suite| suite.iter());
     println!("ktest: ready");
     let line = read_request();

@@ -4,7 +4,7 @@
 //! this order:
 //!
 //! 1. [`boot`] — the Multiboot2 header, the first instructions, and the boot
-//!    information GRUB hands us;
+//!    information GRUB hands us; [`command_line`] — the options in it;
 //! 2. [`cpu`] — the GDT, the IDT and the trap path that every exception and
 //!    interrupt takes;
 //! 3. [`drivers`] — the 8259 PICs, the PIT, the VGA text screen, the COM1
@@ -19,6 +19,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod boot;
+pub mod command_line;
 pub mod console;
 pub mod cpu;
 pub mod drivers;
@@ -46,7 +47,8 @@ pub fn init(magic: u32, boot_info_addr: u32) {
     console::init();
     logger::init();
     boot::init(magic, boot_info_addr);
-    logger::apply_command_line(boot::command_line());
+    logger::apply_command_line(command_line::text());
+    command_line::register(command_line::OPTIONS);
 
     // The CPU's own tables, then the interrupt controllers and devices.
     cpu::gdt::init();

@@ -31,7 +31,7 @@ pub fn init() {
 /// Applies `log=LEVEL` from the kernel command line, if present; a level
 /// that is not one of trace/debug/info/warn/error/off is reported and ignored.
 pub fn apply_command_line(command_line: &str) {
-    let Some(name) = crate::boot::option(command_line, "log") else {
+    let Some(name) = crate::command_line::find(command_line, "log") else {
         return;
     };
     match parse_level(name) {

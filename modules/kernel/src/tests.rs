@@ -62,9 +62,9 @@ fn multiboot2_information_is_read() {
         .unwrap_or("");
     assert!(loader.contains("GRUB"), "boot loader name: {loader:?}");
     assert!(
-        crate::boot::command_line().contains("test"),
+        crate::command_line::switch("test", false),
         "command line: {:?}",
-        crate::boot::command_line()
+        crate::command_line::text()
     );
     let areas = info
         .memory_map_tag()

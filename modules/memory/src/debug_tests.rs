@@ -85,11 +85,11 @@ fn debugger_is_really_off() {
 }
 
 fn mode_follows_the_command_line() {
-    let expected = kernel::boot::option(kernel::boot::command_line(), "heapdebug")
+    let expected = kernel::command_line::option("heapdebug")
         .and_then(DebugMode::parse)
         .unwrap_or(DebugMode::Off);
     assert_eq!(mode(), expected);
-    let slabs = kernel::boot::option(kernel::boot::command_line(), "slab") != Some("off");
+    let slabs = kernel::command_line::switch("slab", true);
     assert_eq!(HEAP.lock().slabs().is_enabled(), slabs);
 }
 

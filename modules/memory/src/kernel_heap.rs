@@ -32,7 +32,7 @@ use crate::heap::{
 use crate::setup;
 use core::alloc::Layout;
 use core::fmt::{self, Write};
-use kernel::boot;
+use kernel::command_line::{self, KernelOption};
 
 /// The kernel's heap: the debugger, the slabs, and the heap chosen at boot.
 pub type KernelHeap = DebugHeap<SlabHeap<AnyHeap>>;
@@ -90,12 +90,28 @@ pub(crate) fn init() {
     unsafe { install(options, start, size) };
 }
 
+/// The kernel command-line options the heap reads.
+pub const OPTIONS: &[KernelOption] = &[
+    KernelOption {
+        name: "heap",
+        values: "buddy|pool|bump",
+    },
+    KernelOption {
+        name: "slab",
+        values: "on|off",
+    },
+    KernelOption {
+        name: "heapdebug",
+        values: "off|poison|full",
+    },
+];
+
 /// `heap=`, `slab=` and `heapdebug=` from the kernel command line; a value
 /// that is not one of the choices is reported and the default used.
 pub fn options_from_command_line() -> HeapOptions {
-    let line = boot::command_line();
+    command_line::register(OPTIONS);
     let pick = |key: &str, choices: &str| {
-        let value = boot::option(line, key)?;
+        let value = command_line::option(key)?;
         if !choices.split(',').any(|choice| choice == value) {
             log::warn!("{key}={value} is not one of {choices}: using the default");
         }
@@ -105,7 +121,7 @@ pub fn options_from_command_line() -> HeapOptions {
         kind: pick("heap", "buddy,pool,bump")
             .and_then(HeapKind::parse)
             .unwrap_or(HeapKind::Buddy),
-        slabs: pick("slab", "on,off") != Some("off"),
+        slabs: command_line::switch("slab", true),
         debug: pick("heapdebug", "off,poison,full")
             .and_then(DebugMode::parse)
             .unwrap_or(DebugMode::Off),
@@ -171,7 +187,7 @@ pub fn extend_summary(extension: SummaryExtension) {
 
 /// `key=value` summary of heap statistics, as `heap` prints first.
 pub fn print_summary(kind: &str, stats: &HeapStats) {
-    let mut line = kernel::shell::format::FixedText::<320>::new();
+    let mut line = kernel::shell::format::FixedText::<512>::new();
     let _ = write!(
         line,
         "heap: kind={kind} total={} used={} free={} largest={} allocations={} peak={} requested={}",
@@ -186,7 +202,7 @@ pub fn print_summary(kind: &str, stats: &HeapStats) {
     if let Some(extend) = SUMMARY_EXTENSION.get() {
         let _ = extend(&mut line);
     }
-    kernel::println!("{}", line.as_str());
+    kernel::shell::print_summary(format_args!("{}", line.as_str()));
 }
 
 #[alloc_error_handler]

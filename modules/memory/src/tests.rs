@@ -73,7 +73,7 @@ fn heap_owns(address: usize) -> bool {
 }
 
 fn kind_follows_the_command_line() {
-    let expected = kernel::boot::option(kernel::boot::command_line(), "heap")
+    let expected = kernel::command_line::option("heap")
         .and_then(HeapKind::parse)
         .unwrap_or(HeapKind::Buddy);
     assert_eq!(HEAP.lock().kind(), expected);

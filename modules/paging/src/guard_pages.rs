@@ -31,7 +31,7 @@ use crate::layout::{GUARD_END, GUARD_SLOTS, GUARD_START, PAGE_SIZE};
 use crate::page_fault::PageFaultCode;
 use core::fmt;
 use memory::heap::debug::{GuardPages, GuardedBlock};
-use memory::kernel::boot;
+use memory::kernel::command_line::{self, KernelOption};
 use memory::kernel::sync::IrqMutex;
 use memory::kernel_heap::HEAP;
 use x86::bits32::paging::PTFlags;
@@ -195,11 +195,15 @@ static PROVIDER: KernelGuardPages = KernelGuardPages;
 /// Makes page tables for the slots and gives them to the heap debugger
 /// (which uses them only in `heapdebug=full`).
 pub fn install() {
+    command_line::register(&[KernelOption {
+        name: "guardpages",
+        values: "N",
+    }]);
     if let Err(error) = kernel_space::ensure_tables(GUARD_START, GUARD_END) {
         log::warn!("guard pages: {error}: the heap debugger will do without them");
         return;
     }
-    let every = match boot::option(boot::command_line(), "guardpages") {
+    let every = match command_line::option("guardpages") {
         None => SAMPLE_EVERY,
         Some(text) => text.parse().unwrap_or_else(|_| {
             log::warn!("guardpages={text} is not a number: using {SAMPLE_EVERY}");

@@ -182,9 +182,20 @@ pub struct Machine {
     ending: Option<Ending>,
 }
 
+/// Where the firmware and GRUB show their text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// On the (hidden) VGA screen only: the serial port carries the
+    /// kernel's output alone.
+    Quiet,
+    /// On the serial port too, as `make run` shows them on a terminal
+    /// (`-nographic`: SeaBIOS copies its and GRUB's screen output there).
+    OnSerial,
+}
+
 impl Machine {
     /// Boots `iso` with `memory` of RAM (QEMU syntax: `128M`, `1G`).
-    pub fn boot(qemu: &Path, iso: &Path, memory: &str) -> io::Result<Machine> {
+    pub fn boot(qemu: &Path, iso: &Path, memory: &str, firmware: Firmware) -> io::Result<Machine> {
         let monitor_path = monitor::socket_path();
         // A leftover from a killed runner whose process id we now have.
         let _ = fs::remove_file(&monitor_path);
@@ -192,7 +203,11 @@ impl Machine {
             .arg("-cdrom")
             .arg(iso)
             .args(["-m", memory])
-            .args(["-serial", "stdio", "-display", "none"])
+            .args(["-serial", "stdio"])
+            .args(match firmware {
+                Firmware::Quiet => ["-display", "none"].as_slice(),
+                Firmware::OnSerial => ["-nographic"].as_slice(),
+            })
             .arg("-monitor")
             .arg(monitor::qemu_option(&monitor_path))
             .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
@@ -266,6 +281,24 @@ impl Machine {
             thread::sleep(CHUNK_PAUSE);
         }
         Ok(())
+    }
+
+    /// Writes `bytes` in one go, as fast as the pipe takes them: a paste.
+    /// Unlike [`Machine::send`] nothing paces it, so the kernel must keep up
+    /// (or hold the sender back). Keep it below the pipe's buffer (64 KiB),
+    /// or a kernel that stops reading would block the runner here.
+    pub fn send_at_once(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.transcript.note(&format!(
+            "paste {} bytes {}",
+            bytes.len(),
+            escapes::quote(bytes, 200)
+        ));
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed"))?;
+        stdin.write_all(bytes)?;
+        stdin.flush()
     }
 
     /// Presses `keys` (QEMU `sendkey` names such as `a`, `shift-a`, `ret`)

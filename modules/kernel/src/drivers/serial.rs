@@ -14,7 +14,7 @@ use crate::cpu::trap;
 use crate::input;
 use crate::sync::IrqMutex;
 use uart_16550::backend::PioBackend;
-use uart_16550::spec::registers::IER;
+use uart_16550::spec::registers::{IER, LSR};
 use uart_16550::{BaudRate, Config, Uart16550};
 
 /// COM1's I/O port base.
@@ -59,6 +59,7 @@ pub fn write_bytes(bytes: &[u8]) {
 /// from empty to non-empty, so bytes left sitting there would block it forever.
 pub fn enable_input_interrupts() {
     trap::set_irq_handler(COM1_IRQ, on_interrupt);
+    input::on_room(receive_pending);
     receive_pending();
 }
 
@@ -66,11 +67,28 @@ fn on_interrupt(_frame: &mut trap::TrapFrame) {
     receive_pending();
 }
 
-/// Moves every byte the UART holds into the input queue.
+/// Moves bytes from the UART into the input queue while the queue has room.
+///
+/// This is flow control: bytes that do not fit stay in the UART's 16-byte
+/// FIFO, and a full FIFO makes QEMU stop reading the host's input until
+/// there is space, so a long paste waits instead of being cut. The input
+/// queue calls this again (see [`input::on_room`]) once the shell has read
+/// everything: the UART will not interrupt again while its FIFO is still
+/// non-empty, so it has to be asked.
+///
+/// A real UART cannot hold the sender back without hardware handshake; when
+/// its FIFO overflows it sets the overrun bit in its line status, and the
+/// loss is marked in the queue so the shell discards that line.
 fn receive_pending() {
     if let Some(uart) = COM1.lock().as_mut() {
-        while let Ok(byte) = uart.try_receive_byte() {
+        while input::room() > 0 {
+            let Ok(byte) = uart.try_receive_byte() else {
+                break;
+            };
             input::push(byte);
+        }
+        if uart.lsr().contains(LSR::OVERRUN_ERROR) {
+            input::lost(1);
         }
     }
 }

@@ -64,12 +64,19 @@ fn help<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     args.finish()?;
     println!("Commands:");
     super::for_each_command(|command| {
-        let mut name_and_usage = super::format::FixedText::<40>::new();
-        let _ = core::fmt::write(
-            &mut name_and_usage,
-            format_args!("{} {}", command.name, command.usage),
-        );
-        println!("  {:<24} {}", name_and_usage.as_str(), command.summary);
+        // "  name usage", then the summary from column 27, wrapped there; a
+        // long usage puts the summary on a line of its own.
+        const SUMMARY_COLUMN: usize = 27;
+        let usage_width = 2 + command.name.len() + 1 + command.usage.len();
+        crate::print!("  {} {}", command.name, command.usage);
+        if usage_width < SUMMARY_COLUMN {
+            crate::print!("{:1$}", "", SUMMARY_COLUMN - usage_width);
+        } else {
+            crate::print!("\n{:1$}", "", SUMMARY_COLUMN);
+        }
+        let summary = format_args!("{}", command.summary);
+        super::print_wrapped(SUMMARY_COLUMN, SUMMARY_COLUMN, summary);
+        println!();
     });
     Ok(())
 }
@@ -94,13 +101,13 @@ fn clear<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 fn uptime<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     args.finish()?;
     let ms = pit::uptime_ms();
-    println!(
+    super::print_summary(format_args!(
         "uptime: seconds={}.{:03} ticks={} hz={}",
         ms / 1000,
         ms % 1000,
         pit::ticks(),
         pit::frequency()
-    );
+    ));
     Ok(())
 }
 
@@ -111,7 +118,7 @@ fn info<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         .boot_loader_name_tag()
         .and_then(|tag| tag.name().ok())
         .unwrap_or("(unknown)");
-    let command_line = boot::command_line();
+    let command_line = crate::command_line::text();
     let areas = info
         .memory_map_tag()
         .map_or(&[][..], |tag| tag.memory_areas());
@@ -120,7 +127,7 @@ fn info<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         .filter(|area| area.typ() == MemoryAreaType::Available)
         .map(|area| area.size())
         .sum();
-    println!("info: loader=\"{loader}\" cmdline=\"{command_line}\" memory_areas={} usable_bytes={usable}", areas.len());
+    super::print_summary(format_args!("info: loader=\"{loader}\" cmdline=\"{command_line}\" memory_areas={} usable_bytes={usable}", areas.len()));
     println!("Boot loader:   {loader}");
     println!(
         "Command line:  {}",

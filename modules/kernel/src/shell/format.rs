@@ -32,6 +32,99 @@ impl fmt::Display for ByteSize {
     }
 }
 
+/// A writer that breaks long lines between words, for a screen that would
+/// otherwise cut words in two: text goes on to `out` as it is, except that
+/// a word that would pass column `width` starts a new line, indented by
+/// `indent` spaces. Runs of spaces become one space. Call
+/// [`finish`](Self::finish) at the end, or the last word stays unwritten.
+pub struct Wrapping<W: fmt::Write> {
+    out: W,
+    width: usize,
+    indent: usize,
+    column: usize,
+    /// The word being collected; a word that fills it is written as it is.
+    word: FixedText<WORD_LIMIT>,
+    space_before_word: bool,
+}
+
+/// Longest word [`Wrapping`] keeps whole.
+const WORD_LIMIT: usize = 128;
+
+impl<W: fmt::Write> Wrapping<W> {
+    pub fn new(out: W, width: usize, indent: usize) -> Self {
+        Self {
+            out,
+            width,
+            indent,
+            column: 0,
+            word: FixedText::new(),
+            space_before_word: false,
+        }
+    }
+
+    /// Starts at `column` rather than at the left edge (text is already on
+    /// the line).
+    pub fn starting_at(mut self, column: usize) -> Self {
+        self.column = column;
+        self
+    }
+
+    /// Writes the last word; returns the writer.
+    pub fn finish(mut self) -> Result<W, fmt::Error> {
+        self.end_word()?;
+        Ok(self.out)
+    }
+
+    fn end_word(&mut self) -> fmt::Result {
+        let word = self.word.as_str();
+        if word.is_empty() {
+            return Ok(());
+        }
+        let space = usize::from(self.space_before_word && self.column > 0);
+        if self.column > self.indent && self.column + space + word.len() > self.width {
+            self.out.write_char('\n')?;
+            for _ in 0..self.indent {
+                self.out.write_char(' ')?;
+            }
+            self.column = self.indent;
+        } else if space == 1 {
+            self.out.write_char(' ')?;
+            self.column += 1;
+        }
+        self.out.write_str(word)?;
+        self.column += word.len();
+        self.word = FixedText::new();
+        self.space_before_word = false;
+        Ok(())
+    }
+}
+
+impl<W: fmt::Write> fmt::Write for Wrapping<W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for character in text.chars() {
+            match character {
+                ' ' => {
+                    self.end_word()?;
+                    self.space_before_word = true;
+                }
+                '\n' => {
+                    self.end_word()?;
+                    self.out.write_char('\n')?;
+                    self.column = 0;
+                    self.space_before_word = false;
+                }
+                _ => {
+                    if self.word.as_str().len() + character.len_utf8() > WORD_LIMIT {
+                        self.end_word()?;
+                    }
+                    self.word.write_char(character)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Text formatted into a fixed buffer on the stack (there may be no heap).
 /// Whatever does not fit is cut off, at a character boundary.
 pub struct FixedText<const N: usize> {
@@ -84,6 +177,45 @@ mod tests {
         assert_eq!(ByteSize(639 * 1024).to_string(), "639 KiB");
         assert_eq!(ByteSize(4 << 30).to_string(), "4 GiB");
         assert_eq!(format!("[{:>8}]", ByteSize(4096)), "[   4 KiB]");
+    }
+
+    fn wrapped(pieces: &[&str], width: usize, indent: usize) -> String {
+        use core::fmt::Write;
+        let mut writer = Wrapping::new(String::new(), width, indent);
+        for piece in pieces {
+            writer.write_str(piece).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn wrapping_breaks_between_words_and_keeps_every_word() {
+        // Words may arrive in pieces, as `write!` hands them over.
+        let pieces = [
+            "heap: kind=",
+            "buddy total=83",
+            "88608 used=0 free=8388608",
+            " largest=8388608",
+        ];
+        let text = wrapped(&pieces, 32, 4);
+        assert_eq!(
+            text,
+            "heap: kind=buddy total=8388608\n    used=0 free=8388608\n    largest=8388608"
+        );
+        assert!(text.lines().all(|line| line.len() <= 32));
+        assert_eq!(
+            text.split_whitespace().collect::<Vec<_>>(),
+            pieces.concat().split_whitespace().collect::<Vec<_>>()
+        );
+        assert_eq!(wrapped(&["short line\n"], 80, 2), "short line\n");
+        assert_eq!(wrapped(&[""], 80, 2), "");
+        // A word wider than the screen is not split, and nothing is lost
+        // around it.
+        assert_eq!(wrapped(&["a 0123456789 b"], 6, 0), "a\n0123456789\nb");
+        assert_eq!(
+            wrapped(&["ab \u{e9}\u{e9}\u{e9}"], 4, 0),
+            "ab\n\u{e9}\u{e9}\u{e9}"
+        );
     }
 
     #[test]

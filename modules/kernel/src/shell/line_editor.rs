@@ -12,6 +12,11 @@
 //! it was rubbed out meanwhile: the characters that did not fit are gone).
 //! Other control bytes and non-ASCII bytes are ignored.
 //!
+//! Input can also be *lost* on the way (a paste that overflowed the input
+//! queue). The reader tells the editor with [`LineEditor::lost`], and the
+//! line the loss fell in is discarded at its Enter, for the same reason: a
+//! line with a hole in it is not the line that was typed.
+//!
 //! The editor never prints directly: it hands what should be echoed to a
 //! callback, so it can be tested on the host.
 
@@ -35,6 +40,9 @@ pub enum Event {
     Submitted,
     /// Enter was pressed on a line longer than `limit`; it was discarded.
     TooLong { limit: usize },
+    /// Enter was pressed on a line that lost `dropped` bytes on the way; it
+    /// was discarded.
+    Overrun { dropped: usize },
 }
 
 /// Where we are in an escape sequence (`ESC [ parameters final-byte`).
@@ -52,6 +60,8 @@ pub struct LineEditor {
     buffer: [u8; MAX_LINE],
     len: usize,
     overflowed: bool,
+    /// Bytes lost inside the line being typed (0: none).
+    lost: usize,
     escape: Escape,
     /// The previous byte was CR, so an LF right after it is part of the same Enter.
     after_carriage_return: bool,
@@ -68,6 +78,7 @@ impl LineEditor {
             buffer: [0; MAX_LINE],
             len: 0,
             overflowed: false,
+            lost: 0,
             escape: Escape::None,
             after_carriage_return: false,
             history: History::new(),
@@ -100,12 +111,18 @@ impl LineEditor {
             Escape::Started => self.escape = Escape::None,
             Escape::ControlSequence => {
                 // Parameters and intermediates are 0x20..=0x3F; a byte in
-                // 0x40..=0x7E ends the sequence. Anything else aborts it.
+                // 0x40..=0x7E ends the sequence. Anything else (Enter, say,
+                // after an unfinished `ESC [ 1 2`) aborts it and is then
+                // taken as ordinary input, so it is never swallowed.
                 match byte {
                     b'A' => self.recall_older(echo),
                     b'B' => self.recall_newer(echo),
                     0x20..=0x3F => return Event::Pending,
-                    _ => {}
+                    0x40..=0x7E => {}
+                    _ => {
+                        self.escape = Escape::None;
+                        return self.feed(byte, echo);
+                    }
                 }
                 self.escape = Escape::None;
                 return Event::Pending;
@@ -145,11 +162,24 @@ impl LineEditor {
         }
     }
 
+    /// `dropped` bytes of input were lost at this point: the line being
+    /// typed has a hole, so its Enter will discard it.
+    pub fn lost(&mut self, dropped: usize) {
+        self.lost += dropped;
+        // Whatever escape sequence was under way may have lost its end.
+        self.escape = Escape::None;
+    }
+
     fn submit(&mut self, echo: &mut impl FnMut(&[u8])) -> Event {
         echo(b"\n");
         let overflowed = core::mem::replace(&mut self.overflowed, false);
+        let lost = core::mem::replace(&mut self.lost, 0);
         let line = &self.buffer[..self.len];
         self.recalled = None;
+        if lost > 0 {
+            self.len = 0;
+            return Event::Overrun { dropped: lost };
+        }
         if overflowed {
             self.len = 0;
             return Event::TooLong { limit: MAX_LINE };
@@ -380,6 +410,86 @@ mod tests {
             Some(b"cmd5".as_slice())
         );
         assert_eq!(editor.history.get(HISTORY_LINES), None);
+    }
+
+    #[test]
+    fn a_control_byte_ends_an_unfinished_escape_and_counts() {
+        let mut editor = LineEditor::new();
+        // `ESC [ 1 2` never got its final byte; Enter still submits.
+        let (events, lines, _) = type_bytes(&mut editor, b"echo hi\x1b[12\r");
+        assert_eq!(events, [Event::Submitted]);
+        assert_eq!(lines, ["echo hi"]);
+        // And a Backspace inside one rubs out as usual.
+        let (_, lines, _) = type_bytes(&mut editor, b"ab\x1b[\x08c\r");
+        assert_eq!(lines, ["ac"]);
+    }
+
+    #[test]
+    fn a_line_that_lost_bytes_is_discarded_whole() {
+        let mut editor = LineEditor::new();
+        type_bytes(&mut editor, b"free 6");
+        editor.lost(3);
+        let (events, lines, _) = type_bytes(&mut editor, b"6\r");
+        assert_eq!(events, [Event::Overrun { dropped: 3 }]);
+        assert!(lines.is_empty());
+        // The next line is whole again, and the discarded one is not in
+        // the history.
+        let (events, lines, _) = type_bytes(&mut editor, b"echo ok\r\x1b[A\x1b[A");
+        assert_eq!(events, [Event::Submitted]);
+        assert_eq!(lines, ["echo ok"]);
+        assert_eq!(editor.current(), "echo ok");
+    }
+
+    proptest::proptest! {
+        /// A paste of many lines through a small input queue, read at a
+        /// random pace: every line that is run is exactly one of the lines
+        /// sent, in order, and every loss discards at least one line.
+        #[test]
+        fn lines_through_a_full_queue_arrive_whole_or_not_at_all(
+            count in 1usize..60,
+            reads_per_push in proptest::collection::vec(0usize..3, 1..400),
+        ) {
+            use crate::input::{Input, InputQueue};
+            let sent: Vec<String> = (0..count).map(|n| format!("echo n{n}")).collect();
+            let stream: Vec<u8> = sent.iter().flat_map(|line| format!("{line}\r").into_bytes()).collect();
+            let mut queue = InputQueue::<16>::new();
+            let mut editor = LineEditor::new();
+            let mut run = Vec::new();
+            let mut overruns = 0;
+            let mut read = |queue: &mut InputQueue<16>, editor: &mut LineEditor| {
+                match queue.pop() {
+                    Some(Input::Byte(byte)) => match editor.feed(byte, &mut |_| {}) {
+                        Event::Submitted => run.push(editor.line().to_string()),
+                        Event::Overrun { .. } => overruns += 1,
+                        _ => {}
+                    },
+                    Some(Input::Overrun { dropped }) => editor.lost(dropped),
+                    None => {}
+                }
+            };
+            for (index, &byte) in stream.iter().enumerate() {
+                queue.push(byte);
+                for _ in 0..reads_per_push[index % reads_per_push.len()] {
+                    read(&mut queue, &mut editor);
+                }
+            }
+            while !queue.is_empty() {
+                read(&mut queue, &mut editor);
+            }
+            // Only whole lines, in the order they were sent.
+            let mut rest = sent.iter();
+            for line in &run {
+                proptest::prop_assert!(rest.any(|s| s == line), "{} was never sent (or out of order)", line);
+            }
+            if queue.dropped() > 0 {
+                // The loss is reported at the next Enter, unless it took
+                // every Enter after it.
+                proptest::prop_assert!(overruns > 0 || editor.lost > 0, "bytes were lost but no line was discarded");
+                proptest::prop_assert!(run.len() < count);
+            } else {
+                proptest::prop_assert_eq!(run, sent);
+            }
+        }
     }
 
     #[test]

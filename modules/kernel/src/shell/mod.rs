@@ -17,6 +17,7 @@ pub mod registry;
 pub use args::{Args, CommandError};
 pub use registry::{Command, CommandFn, RegisterError};
 
+use crate::input::Input;
 use crate::sync::IrqMutex;
 use line_editor::{Event, LineEditor};
 use registry::CommandTable;
@@ -53,6 +54,30 @@ pub fn for_each_command(visit: impl FnMut(&Command)) {
     // Copy the table out so `visit` may print (or even register) freely.
     let table = COMMANDS.lock().clone();
     table.iter().for_each(visit);
+}
+
+/// Prints a command's `name: key=value ...` summary line, broken between
+/// its words so that no line is wider than the VGA screen (80 columns);
+/// continuation lines are indented by two spaces.
+pub fn print_summary(args: core::fmt::Arguments) {
+    print_wrapped(0, 2, args);
+    crate::println!();
+}
+
+/// Prints `args` from `column` on, broken between words at the screen's
+/// width, continuation lines starting at column `indent`.
+pub fn print_wrapped(column: usize, indent: usize, args: core::fmt::Arguments) {
+    struct Console;
+    impl core::fmt::Write for Console {
+        fn write_str(&mut self, text: &str) -> core::fmt::Result {
+            crate::print!("{text}");
+            Ok(())
+        }
+    }
+    let mut writer =
+        format::Wrapping::new(Console, crate::screen::WIDTH, indent).starting_at(column);
+    let _ = core::fmt::write(&mut writer, args);
+    let _ = writer.finish();
 }
 
 /// What became of a line given to [`execute`].
@@ -95,17 +120,31 @@ pub fn execute(line: &str) -> Outcome {
 
 /// Prints `banner` and runs the interactive shell for ever.
 pub fn run(banner: &str) -> ! {
+    // Every chapter has registered its options by now.
+    crate::command_line::warn_about_problems();
     crate::println!("{banner}");
     crate::println!("Type 'help' for the list of commands.\n");
     let mut editor = LineEditor::new();
     loop {
         crate::print!("{PROMPT}");
         loop {
-            let byte = crate::input::read_byte();
+            let byte = match crate::input::read() {
+                Input::Byte(byte) => byte,
+                Input::Overrun { dropped } => {
+                    editor.lost(dropped);
+                    continue;
+                }
+            };
             match editor.feed(byte, &mut crate::console::write_bytes) {
                 Event::Pending => continue,
                 Event::Submitted => {
                     execute(editor.line());
+                    break;
+                }
+                Event::Overrun { dropped } => {
+                    crate::println!(
+                        "input overrun: {dropped} bytes dropped, line discarded (nothing was run)"
+                    );
                     break;
                 }
                 Event::TooLong { limit } => {

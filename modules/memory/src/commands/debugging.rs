@@ -51,13 +51,13 @@ fn heapcheck<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
             Err(CommandError::Reported)
         }
         Ok(summary) => {
-            println!(
+            kernel::shell::print_summary(format_args!(
                 "heapcheck: mode={} live={} quarantined={} bugs={}",
                 mode.name(),
                 summary.live_blocks,
                 summary.quarantined,
                 summary.bugs
-            );
+            ));
             if mode == DebugMode::Off {
                 println!(
                     "  headers and free lists are consistent ({DEBUG_OFF} to check blocks too)"
@@ -80,7 +80,9 @@ fn leaks<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
             args.finish()?;
             let mark = HEAP.lock().next_serial();
             MARK.store(mark, Ordering::Relaxed);
-            println!("leaks: mark={mark} ('leaks since' lists blocks allocated from now on)");
+            kernel::shell::print_summary(format_args!(
+                "leaks: mark={mark} ('leaks since' lists blocks allocated from now on)"
+            ));
             return Ok(());
         }
         Some("since") => MARK.load(Ordering::Relaxed),
@@ -99,10 +101,10 @@ fn leaks<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     }
     let (blocks, bytes) = report.totals();
     let groups = report.groups();
-    println!(
+    kernel::shell::print_summary(format_args!(
         "leaks: since={since} blocks={blocks} bytes={bytes} sites={}",
         groups.len()
-    );
+    ));
     for group in groups {
         println!(
             "  {:>5} block(s) {:>10}  at {} (newest {:#010x})",
@@ -139,11 +141,11 @@ fn slabs<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     };
     let total_slabs: usize = classes.iter().map(|class| class.slabs).sum();
     let objects: usize = classes.iter().map(|class| class.live).sum();
-    println!(
+    kernel::shell::print_summary(format_args!(
         "slabs: enabled={} slabs={total_slabs} objects={objects} allocations={}",
         if enabled { "yes" } else { "no" },
         stats.allocations
-    );
+    ));
     if !enabled {
         println!("  every request goes to the heap beneath (boot with slab=on to use slabs)");
         return Ok(());

@@ -26,10 +26,10 @@ fn frames_command<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     args.finish()?;
     let counts = frames().counts();
     let map = memory_map();
-    println!(
+    kernel::shell::print_summary(format_args!(
         "frames: total={} free={} used={} reserved={} frame_size={FRAME_SIZE}",
         counts.total, counts.free, counts.used, counts.reserved
-    );
+    ));
     println!("Memory map from GRUB:");
     if let Some(tag) = boot::info().memory_map_tag() {
         for area in tag.memory_areas() {

@@ -153,9 +153,9 @@ fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         layout,
     });
     let usable = HEAP.lock().usable_size(pointer).unwrap_or(0);
-    println!(
+    kernel::shell::print_summary(format_args!(
         "alloc: handle={id} address={address:#010x} size={size} usable={usable} align={align}"
-    );
+    ));
     Ok(())
 }
 
@@ -182,11 +182,11 @@ fn free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let result = HEAP.deallocate(pointer, slot.layout);
     match result {
         Ok(()) => {
-            println!(
+            kernel::shell::print_summary(format_args!(
                 "free: handle={id} address={:#010x} size={}",
                 slot.address,
                 slot.layout.size()
-            );
+            ));
             Ok(())
         }
         Err(error) => {

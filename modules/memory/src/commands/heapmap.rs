@@ -66,10 +66,10 @@ fn heapmap<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         .map(|block| block.size)
         .sum::<usize>()
         .div_ceil(cell);
-    println!(
+    kernel::shell::print_summary(format_args!(
         "heapmap: kind={kind} cell={cell} cells={cells} blocks={} regions={regions}",
         blocks.len()
-    );
+    ));
     println!("  H/# = used block (header/rest)   h/. = free block (header/rest)");
     let mut painter = Painter::new(cell);
     for block in &blocks {

@@ -67,14 +67,14 @@ fn bench<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let heap = heap_pairs(rounds).ok_or(CommandError::Failed("the heap is out of memory"))?;
     let frames = frame_pairs(rounds).ok_or(CommandError::Failed("no free frame"))?;
     let (fault_cycles, faulted) = faulted_pages();
-    println!(
+    memory::kernel::shell::print_summary(format_args!(
         "bench: rounds={rounds} heap_alloc={} heap_free={} frame_alloc={} frame_free={} fault_page={} faulted_pages={faulted}",
         per_call(heap.allocate, heap.count),
         per_call(heap.free, heap.count),
         per_call(frames.allocate, frames.count),
         per_call(frames.free, frames.count),
         per_call(fault_cycles, faulted),
-    );
+    ));
     println!("  cycles per operation, from rdtsc. Under QEMU's TCG they count the host");
     println!("  emulating the guest: indicative only (compare them with each other).");
     if faulted == 0 {

@@ -39,10 +39,10 @@ fn pages<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         });
         space.counts()
     };
-    println!(
+    memory::kernel::shell::print_summary(format_args!(
         "pages: mapped={mapped} tables={tables} ranges={count} bytes={}",
         mapped * PAGE_SIZE
-    );
+    ));
     println!("Mapped ranges (virtual -> physical), split where the region changes:");
     let layout = kernel_space::layout();
     for run in runs.iter().flatten() {

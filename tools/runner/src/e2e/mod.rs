@@ -1,7 +1,11 @@
 //! Layer 3: end-to-end tests of the interactive shell.
 //!
-//! The normal kernel (`<iso-dir>/strata-NAME.iso`) is booted once per script
-//! `modules/NAME/e2e/*.e2e` (in file-name order), and the script is played
+//! The normal kernel (`<iso-dir>/strata-NAME.iso`) is booted as `make run`
+//! boots it on a terminal (firmware and GRUB output on the serial port too)
+//! once per script
+//! `modules/NAME/e2e/*.e2e` (in file-name order; a script with a `cmdline`
+//! boots `strata-NAME-e2e-STEM.iso` instead, which `make isos` builds with
+//! that kernel command line), and the script is played
 //! against its shell on the serial port, like a student typing at it. The
 //! script format is documented in [`script`]; each `=== case` is one test,
 //! named `NAME/e2e/<file stem>: <case name>`. The full serial transcript,
@@ -15,7 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::cli::Options;
-use crate::qemu::{self, Machine};
+use crate::qemu::{self, Firmware, Machine};
 use crate::summary::{indent, Summary};
 use crate::transcript::{file_name_part, TAIL_LINES};
 use player::Player;
@@ -33,10 +37,6 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
         println!("(no e2e scripts in {})", dir.display());
         return;
     }
-    let iso = options.iso_dir.join(format!("strata-{chapter}.iso"));
-    let Some(qemu) = qemu::prepare(&iso, &format!("{chapter}/e2e"), summary) else {
-        return;
-    };
     for path in scripts {
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         let test_prefix = format!("{chapter}/e2e/{stem}");
@@ -51,10 +51,23 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
                 continue;
             }
         };
+        let iso = options.iso_dir.join(iso_name(chapter, &stem, &script));
+        let Some(qemu) = qemu::prepare(&iso, &test_prefix, summary) else {
+            continue;
+        };
         let log = options
             .log_dir
             .join(format!("{chapter}-e2e-{}.log", file_name_part(&stem)));
         play(&script, &test_prefix, (&qemu, &iso, &log), options, summary);
+    }
+}
+
+/// The ISO a script boots: the chapter's own, or with its `cmdline`, the one
+/// `make isos` built for the script (the Makefile uses the same names).
+fn iso_name(chapter: &str, stem: &str, script: &Script) -> String {
+    match script.command_line {
+        Some(_) => format!("strata-{chapter}-e2e-{stem}.iso"),
+        None => format!("strata-{chapter}.iso"),
     }
 }
 
@@ -85,7 +98,8 @@ fn play(
             summary.fail(&case_name(&case.name), reason);
         }
     };
-    let mut machine = match Machine::boot(qemu, iso, MEMORY) {
+    let memory = script.memory.as_deref().unwrap_or(MEMORY);
+    let mut machine = match Machine::boot(qemu, iso, memory, Firmware::OnSerial) {
         Ok(machine) => machine,
         Err(error) => {
             fail_all(

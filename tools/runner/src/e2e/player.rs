@@ -125,6 +125,22 @@ impl<'a> Player<'a> {
                         "line {line}: expected the reply NOT to contain {text}"
                     ));
                 }
+                Step::ExpectEach { line, texts } => {
+                    let missing: Vec<String> = texts
+                        .iter()
+                        .filter(|text| !contains(&self.reply, text))
+                        .map(|text| quote(text, 80))
+                        .collect();
+                    if !missing.is_empty() {
+                        let shown = missing.iter().take(5).cloned().collect::<Vec<_>>();
+                        misses.push(format!(
+                            "line {line}: expected the reply to contain each of {} texts; {} missing, such as {}",
+                            texts.len(),
+                            missing.len(),
+                            shown.join(", ")
+                        ));
+                    }
+                }
                 Step::Expect { .. } | Step::Reject { .. } => {}
             }
             if self.ended.is_some() || self.stuck_at.is_some() {
@@ -151,6 +167,10 @@ impl<'a> Player<'a> {
         }
         let typed = match input {
             Input::Serial(bytes) => self.machine.send(bytes).map_err(|_| SendError::Exited),
+            Input::Paste { bytes, .. } => self
+                .machine
+                .send_at_once(bytes)
+                .map_err(|_| SendError::Exited),
             Input::Keys(keys) => self.machine.send_keys(keys),
         };
         match typed {
@@ -171,23 +191,33 @@ impl<'a> Player<'a> {
         let sent = match input {
             Input::Serial(bytes) => quote(bytes, MAX_SHOWN),
             Input::Keys(keys) => format!("keys `{}`", keys.join(" ")),
+            Input::Paste { bytes, lines } => format!("{lines} pasted lines {}", quote(bytes, 200)),
         };
-        match self.wait_for_prompt(Instant::now() + REPLY_TIMEOUT) {
-            Ok(()) => Ok(()),
-            Err(Stop::TimedOut) => {
-                self.stuck_at = Some(line);
-                Err(format!(
-                    "line {line}: no prompt within {} s after sending {sent}\n{}",
-                    REPLY_TIMEOUT.as_secs(),
-                    self.shown_reply()
-                ))
+        // A paste is answered with one prompt per line; each may take up
+        // to the usual time.
+        let prompts = input.prompts();
+        for received in 0..prompts {
+            match self.wait_for_prompt(Instant::now() + REPLY_TIMEOUT) {
+                Ok(()) => {}
+                Err(Stop::TimedOut) => {
+                    self.stuck_at = Some(line);
+                    return Err(format!(
+                        "line {line}: no prompt within {} s after sending {sent} \
+                         ({received} of {prompts} prompts came back)\n{}",
+                        REPLY_TIMEOUT.as_secs(),
+                        self.shown_reply()
+                    ));
+                }
+                Err(Stop::Died) => {
+                    return Err(format!(
+                        "line {line}: {}\n{}",
+                        self.died_message(&format!("while answering {sent}")),
+                        self.shown_reply()
+                    ))
+                }
             }
-            Err(Stop::Died) => Err(format!(
-                "line {line}: {}\n{}",
-                self.died_message(&format!("while answering {sent}")),
-                self.shown_reply()
-            )),
         }
+        Ok(())
     }
 
     /// After a send that waited for the prompt: checks the quiet period.
@@ -230,6 +260,13 @@ impl<'a> Player<'a> {
     /// [`Player::stay_quiet`]: a kernel that answers one Enter with two
     /// prompts sends both at once.
     fn wait_for_prompt(&mut self, deadline: Instant) -> Result<(), Stop> {
+        // Output that followed an earlier prompt (in a paste, the next
+        // line's answer) comes first.
+        let earlier = mem::take(&mut self.after_prompt);
+        if let Some(rest) = append_until_prompt(&mut self.reply, &earlier, &self.prompt) {
+            self.after_prompt = rest.to_vec();
+            return Ok(());
+        }
         loop {
             let chunk = match self.machine.receive(deadline) {
                 Received::Output(chunk) => chunk,

@@ -40,6 +40,18 @@
 //!   serial port, so its replies read as they do for serial input.
 //! * `< TEXT` / `!< TEXT`: the reply must / must not contain TEXT.
 //! * `prompt TEXT` sets the shell prompt the runner waits for.
+//! * `>paste COUNT TEXT` types COUNT lines at once, as a paste would: TEXT
+//!   with every `{n}` replaced by the line's number (1 to COUNT), each
+//!   followed by `\r`, written in one go (up to 32 KiB) without the pauses
+//!   of other sends; then waits for COUNT prompts.
+//! * `<each TEXT` checks `< TEXT` for every line of the case's last paste,
+//!   with `{n}` replaced as there: `<each \nn{n}\n` after
+//!   `>paste 500 echo n{n}` checks that all 500 lines ran.
+//! * `cmdline TEXT` (before the first case) boots the kernel with TEXT as
+//!   its command line instead of an empty one: `make isos` builds
+//!   `strata-NAME-e2e-STEM.iso` for the script `STEM.e2e`.
+//! * `memory SIZE` (before the first case) boots with SIZE of RAM (QEMU's
+//!   `-m`, e.g. `16M`; default 128M).
 //!
 //! Escapes, valid in `>raw`, `<`, `!<` and `prompt`: `\r \n \t \\ \xNN`.
 //!
@@ -69,6 +81,10 @@ pub const DEFAULT_PROMPT: &str = "strata> ";
 #[derive(Debug, PartialEq)]
 pub struct Script {
     pub prompt: Vec<u8>,
+    /// The kernel command line to boot with (`cmdline`), if not empty.
+    pub command_line: Option<String>,
+    /// QEMU's `-m` (`memory`), if not the default.
+    pub memory: Option<String>,
     pub cases: Vec<Case>,
 }
 
@@ -89,6 +105,8 @@ pub enum Step {
     Expect { line: usize, text: Vec<u8> },
     /// The reply must not contain `text`.
     Reject { line: usize, text: Vec<u8> },
+    /// The reply must contain each of `texts` (`<each`).
+    ExpectEach { line: usize, texts: Vec<Vec<u8>> },
 }
 
 /// What a send types.
@@ -98,16 +116,43 @@ pub enum Input {
     Serial(Vec<u8>),
     /// QEMU `sendkey` names for the PS/2 keyboard (`keys`).
     Keys(Vec<String>),
+    /// `lines` lines in one go, each ending in `\r` (`>paste`).
+    Paste { bytes: Vec<u8>, lines: usize },
 }
 
 impl Input {
     /// Whether sending this presses Enter, so that a reply will follow.
     pub fn has_enter(&self) -> bool {
+        self.prompts() > 0
+    }
+
+    /// How many prompts the kernel answers this with.
+    pub fn prompts(&self) -> usize {
         match self {
-            Input::Serial(bytes) => has_enter(bytes),
-            Input::Keys(keys) => keys.iter().any(|key| is_enter_key(key)),
+            Input::Serial(bytes) => usize::from(has_enter(bytes)),
+            Input::Keys(keys) => usize::from(keys.iter().any(|key| is_enter_key(key))),
+            Input::Paste { lines, .. } => *lines,
         }
     }
+}
+
+/// The most lines one `>paste` may send...
+const MAX_PASTE: usize = 10_000;
+/// ... and bytes: a paste is written in one go, and must fit the pipe's
+/// buffer (see `Machine::send_at_once`).
+const MAX_PASTE_BYTES: usize = 32 << 10;
+
+/// TEXT with `{n}` replaced by `n`.
+fn numbered(text: &[u8], n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 4);
+    let mut rest = text;
+    while let Some(at) = rest.windows(3).position(|window| window == b"{n}") {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(n.to_string().as_bytes());
+        rest = &rest[at + 3..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// Whether sending `bytes` presses Enter, so that a reply will follow.
@@ -134,8 +179,12 @@ fn is_key_name(key: &str) -> bool {
 pub fn parse(text: &str) -> Result<Script, String> {
     let mut script = Script {
         prompt: DEFAULT_PROMPT.as_bytes().to_vec(),
+        command_line: None,
+        memory: None,
         cases: Vec::new(),
     };
+    // Lines in the current case's last `>paste`, for `<each`.
+    let mut pasted: Option<usize> = None;
     let mut case_lines: Vec<usize> = Vec::new();
     // The last send without Enter (line and directive), while its reply is
     // pending.
@@ -163,6 +212,7 @@ pub fn parse(text: &str) -> Result<Script, String> {
                 )));
             }
             finish_case(&script, &case_lines)?;
+            pasted = None;
             script.cases.push(Case {
                 name: name.to_string(),
                 steps: Vec::new(),
@@ -180,7 +230,36 @@ pub fn parse(text: &str) -> Result<Script, String> {
             }
             continue;
         }
+        if directive == "cmdline" || directive == "memory" {
+            if !script.cases.is_empty() {
+                return Err(error(format!(
+                    "`{directive}` must come before the first case"
+                )));
+            }
+            let value = argument.trim();
+            if value.is_empty() {
+                return Err(error(format!("`{directive}` needs a value")));
+            }
+            if directive == "cmdline" {
+                if value.contains(['|', '"', '\'', '\\', '&']) {
+                    return Err(error(
+                        "`cmdline` may not contain | \" ' \\ or & (it goes into grub.cfg)".into(),
+                    ));
+                }
+                script.command_line = Some(value.to_string());
+            } else {
+                script.memory = Some(value.to_string());
+            }
+            continue;
+        }
 
+        if let (Some((send_line, send)), "<" | "!<" | "<each") = (pending, directive) {
+            let enter = if send == "keys" { "`ret`" } else { "Enter" };
+            return Err(error(format!(
+                "nothing to check yet: the `{send}` on line {send_line} has no {enter}, \
+                 so its output only shows up in the next send's reply"
+            )));
+        }
         let step = match directive {
             ">" => Step::Send {
                 line,
@@ -194,6 +273,54 @@ pub fn parse(text: &str) -> Result<Script, String> {
                 Step::Send {
                     line,
                     input: Input::Serial(bytes),
+                }
+            }
+            ">paste" => {
+                let (count, text) = argument.split_once(' ').unwrap_or((argument, ""));
+                let count = count
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|count| (1..=MAX_PASTE).contains(count))
+                    .ok_or_else(|| {
+                        error(format!("`>paste` needs a line count from 1 to {MAX_PASTE}, then the text"))
+                    })?;
+                let text = expand(text)?;
+                if text.is_empty() || has_enter(&text) {
+                    return Err(error(
+                        "`>paste` needs one line of text (each line gets its own \\r)".into(),
+                    ));
+                }
+                let mut bytes = Vec::new();
+                for n in 1..=count {
+                    bytes.extend(numbered(&text, n));
+                    bytes.push(b'\r');
+                }
+                if bytes.len() > MAX_PASTE_BYTES {
+                    return Err(error(format!(
+                        "`>paste` of {} bytes: at most {MAX_PASTE_BYTES} go in one paste",
+                        bytes.len()
+                    )));
+                }
+                pasted = Some(count);
+                Step::Send {
+                    line,
+                    input: Input::Paste {
+                        bytes,
+                        lines: count,
+                    },
+                }
+            }
+            "<each" => {
+                let Some(count) = pasted else {
+                    return Err(error("`<each` needs a `>paste` earlier in its case".into()));
+                };
+                let text = expand(argument)?;
+                if text.is_empty() || text.contains(&b'\r') {
+                    return Err(error("`<each` needs text without `\\r`".into()));
+                }
+                Step::ExpectEach {
+                    line,
+                    texts: (1..=count).map(|n| numbered(&text, n)).collect(),
                 }
             }
             "keys" => {
@@ -215,13 +342,6 @@ pub fn parse(text: &str) -> Result<Script, String> {
                 }
             }
             "<" | "!<" => {
-                if let Some((send_line, send)) = pending {
-                    let enter = if send == "keys" { "`ret`" } else { "Enter" };
-                    return Err(error(format!(
-                        "nothing to check yet: the `{send}` on line {send_line} has no {enter}, \
-                         so its output only shows up in the next send's reply"
-                    )));
-                }
                 let text = expand(argument)?;
                 if text.is_empty() {
                     return Err(error(format!("`{directive}` needs text to look for")));
@@ -241,7 +361,7 @@ pub fn parse(text: &str) -> Result<Script, String> {
             _ => {
                 return Err(error(format!(
                     "unknown directive `{directive}` \
-                     (expected ===, >, >raw, keys, <, !<, prompt or #)"
+                     (expected ===, >, >raw, >paste, keys, <, !<, <each, prompt, cmdline, memory or #)"
                 )))
             }
         };
@@ -337,6 +457,56 @@ mod tests {
                     ],
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_paste_numbers_its_lines_and_each_checks_them_all() {
+        let script = parse(
+            "cmdline heap=pool  log=debug\nmemory 16M\n=== p\n>paste 3 echo n{n}:{n}\n<each \\nn{n}:\n",
+        )
+        .unwrap();
+        assert_eq!(script.command_line.as_deref(), Some("heap=pool  log=debug"));
+        assert_eq!(script.memory.as_deref(), Some("16M"));
+        assert_eq!(
+            script.cases[0].steps,
+            [
+                Step::Send {
+                    line: 4,
+                    input: Input::Paste {
+                        bytes: b"echo n1:1\recho n2:2\recho n3:3\r".to_vec(),
+                        lines: 3
+                    }
+                },
+                Step::ExpectEach {
+                    line: 5,
+                    texts: vec![b"\nn1:".to_vec(), b"\nn2:".to_vec(), b"\nn3:".to_vec()]
+                },
+            ]
+        );
+        let Step::Send { input, .. } = &script.cases[0].steps[0] else {
+            panic!("a send")
+        };
+        assert_eq!(input.prompts(), 3);
+        let error = parse("=== p\n> x\n<each a{n}\n").unwrap_err();
+        assert!(
+            error.starts_with("line 3: `<each` needs a `>paste`"),
+            "{error}"
+        );
+        let error = parse("=== p\n>paste 0 x\n").unwrap_err();
+        assert!(
+            error.starts_with("line 2: `>paste` needs a line count"),
+            "{error}"
+        );
+        let error = parse("=== p\n> x\ncmdline a\n").unwrap_err();
+        assert!(
+            error.starts_with("line 3: `cmdline` must come before"),
+            "{error}"
+        );
+        let error = parse("cmdline a|b\n=== p\n> x\n").unwrap_err();
+        assert!(
+            error.starts_with("line 1: `cmdline` may not contain"),
+            "{error}"
         );
     }
 

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::Options;
 use crate::line_buffer::LineBuffer;
-use crate::qemu::{self, Ending, Machine, Received, EXIT_FAILURE, EXIT_SUCCESS};
+use crate::qemu::{self, Ending, Firmware, Machine, Received, EXIT_FAILURE, EXIT_SUCCESS};
 use crate::summary::{indent, Summary};
 use crate::transcript::{file_name_part, TAIL_LINES};
 use protocol::Message;
@@ -288,7 +288,7 @@ impl TestKernel<'_> {
     /// hands every other protocol message to `on_message` until QEMU exits
     /// or the time limit is reached. Fails only if QEMU cannot be started.
     fn boot(&self, command: &str, mut on_message: impl FnMut(Message)) -> Result<Boot, String> {
-        let mut machine = Machine::boot(self.qemu, self.iso, self.memory)
+        let mut machine = Machine::boot(self.qemu, self.iso, self.memory, Firmware::Quiet)
             .map_err(|error| format!("could not start {}: {error}", self.qemu.display()))?;
         let deadline = Instant::now() + self.timeout;
         let mut lines = LineBuffer::default();
