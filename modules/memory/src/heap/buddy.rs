@@ -71,7 +71,8 @@ struct BlockHeader {
 pub const HEADER_SIZE: usize = size_of::<BlockHeader>();
 /// The smallest block: a header and as many bytes of payload.
 pub const MIN_BLOCK: usize = 2 * HEADER_SIZE;
-const MIN_ORDER: u32 = MIN_BLOCK.trailing_zeros();
+/// The order of the smallest block (5 on i686: 32 bytes).
+pub const MIN_ORDER: u32 = MIN_BLOCK.trailing_zeros();
 /// Orders are kept in a `u32` mask and arrays of [`SIZE_CLASSES`].
 const ORDERS: usize = SIZE_CLASSES;
 
@@ -372,6 +373,33 @@ impl BuddyHeap {
             self.free_block(start + offset, order, region)?;
         }
         Ok(())
+    }
+
+    /// The most bytes a block of `order` can hand out: all of it but the
+    /// header. (For requests aligned to at most [`HEADER_SIZE`]; a larger
+    /// alignment moves the payload further in.) `demo` uses this and
+    /// [`smallest_request_of_order`](Self::smallest_request_of_order) to
+    /// pick requests that land in the order it wants to show.
+    pub const fn largest_request_of_order(order: u32) -> usize {
+        assert!(MIN_ORDER <= order && order < ORDERS as u32, "no such order");
+        (1 << order) - HEADER_SIZE
+    }
+
+    /// The fewest bytes that need a block of `order`: one more than the
+    /// order below can hold. Every request up to the smallest block's
+    /// payload costs one smallest block, so for [`MIN_ORDER`] that is 1.
+    pub const fn smallest_request_of_order(order: u32) -> usize {
+        if order == MIN_ORDER {
+            1
+        } else {
+            Self::largest_request_of_order(order - 1) + 1
+        }
+    }
+
+    /// The order of the allocated block that `pointer` points into (an
+    /// error if the heap did not hand it out, or it was freed).
+    pub fn order_of(&self, pointer: NonNull<u8>) -> Result<u32, HeapError> {
+        Ok(self.find_allocated(pointer)?.order)
     }
 
     /// The order of the block that serves `layout`: header (or alignment
@@ -743,6 +771,43 @@ mod tests {
         assert_eq!(stats.free_blocks[12], 0);
         assert_eq!(stats.used, MIN_BLOCK);
         assert_eq!(stats.largest_free, 2048);
+        heap.check_integrity().unwrap();
+    }
+
+    #[test]
+    fn each_order_starts_one_byte_past_what_the_order_below_holds() {
+        let arena = Arena::new(64 * 1024);
+        let mut heap = heap_over(&arena);
+        let order_for = |heap: &mut BuddyHeap, size: usize| {
+            let pointer = heap.allocate(layout(size)).unwrap();
+            let order = heap.order_of(pointer).unwrap();
+            heap.deallocate(pointer, layout(size)).unwrap();
+            order
+        };
+        assert_eq!(BuddyHeap::smallest_request_of_order(MIN_ORDER), 1);
+        for order in MIN_ORDER..MIN_ORDER + 8 {
+            let smallest = BuddyHeap::smallest_request_of_order(order);
+            let largest = BuddyHeap::largest_request_of_order(order);
+            assert_eq!(order_for(&mut heap, smallest), order, "{smallest} bytes");
+            assert_eq!(order_for(&mut heap, largest), order, "{largest} bytes");
+            assert_eq!(order_for(&mut heap, largest + 1), order + 1);
+            if order > MIN_ORDER {
+                assert_eq!(order_for(&mut heap, smallest - 1), order - 1);
+            }
+        }
+        if cfg!(target_pointer_width = "32") {
+            // The numbers chapter 2's text quotes for `demo`.
+            assert_eq!(BuddyHeap::largest_request_of_order(5), 16);
+            assert_eq!(BuddyHeap::smallest_request_of_order(6), 17);
+            assert_eq!(BuddyHeap::smallest_request_of_order(11), 1009);
+        }
+        // A freed block has no order any more.
+        let pointer = heap.allocate(layout(1)).unwrap();
+        heap.deallocate(pointer, layout(1)).unwrap();
+        assert!(matches!(
+            heap.order_of(pointer),
+            Err(HeapError::DoubleFree { .. })
+        ));
         heap.check_integrity().unwrap();
     }
 
