@@ -149,9 +149,9 @@ pub unsafe fn install(options: HeapOptions, start: usize, size: usize) {
     HEAP.set_error_reporter(report_misuse);
     HEAP.record_call_sites(options.debug != DebugMode::Off);
     log::info!(
-        "heap: {} heap of {} KiB at {start:#x}, slabs {}, heapdebug={}",
+        "heap: {} heap of {} at {start:#x}, slabs {}, heapdebug={}",
         options.kind.name(),
-        size / 1024,
+        kernel::shell::format::ByteSize(size as u64),
         if options.slabs { "on" } else { "off" },
         options.debug.name()
     );

@@ -2,21 +2,22 @@
 //!
 //! ```text
 //!  multiboot2 memory map ──> MemoryMap ──(reserve: first MiB, kernel, boot
-//!                                         info, modules, bitmaps)
+//!                                         info, modules, frame tables)
 //!                               │
 //!                               ▼
 //!                        FrameAllocator ──(contiguous frames)──> kernel heap
 //! ```
 //!
 //! In this chapter paging is off, so a physical address *is* the address the
-//! CPU uses: the frame allocator's bitmaps and the heap are reached directly
+//! CPU uses: the frame allocator's tables and the heap are reached directly
 //! at the physical addresses the memory map gave us.
 
-use crate::frames::{FrameAllocator, FRAME_SIZE};
+use crate::frames::{FrameAllocator, Owner, FRAME_SIZE};
 use crate::heap::Heap;
 use crate::kernel_heap;
 use crate::memory_map::{MapEntry, MemoryMap, PhysRange};
 use kernel::boot;
+use kernel::shell::format::ByteSize;
 use kernel::sync::{IrqMutex, IrqMutexGuard};
 use multiboot2::MemoryAreaType;
 
@@ -41,11 +42,13 @@ pub fn init_frames() {
     let words = FrameAllocator::storage_words(&map);
     let bytes = (words * 4) as u64;
     let Some(start) = map.find_available(bytes, MIB) else {
-        panic!("no room for the frame allocator's {bytes} bytes of bitmaps in the memory map");
+        panic!(
+            "no room for the frame allocator's {bytes} bytes of bitmap and tags in the memory map"
+        );
     };
     map.reserve(
         PhysRange::new(start, start + bytes),
-        "frame allocator bitmaps",
+        "frame allocator bitmap and tags",
     )
     .expect("room for reservations");
     // SAFETY: `start..start + bytes` is usable RAM (the map says so), and is
@@ -57,11 +60,11 @@ pub fn init_frames() {
     *FRAMES.lock() = Some(frames);
     MEMORY_MAP.call_once(|| map);
     log::info!(
-        "frames: {} free of {} ({} reserved), {} KiB of bitmaps at {start:#x}",
+        "frames: {} free of {} ({} reserved), {} of bitmaps and tags at {start:#x}",
         counts.free,
         counts.total,
         counts.reserved,
-        bytes / 1024
+        ByteSize(bytes)
     );
 }
 
@@ -164,6 +167,8 @@ pub fn count_kernel_frames_with(counter: FrameCounter) {
 
 /// Frames for the heap: `count` contiguous frames, as a byte range.
 pub fn allocate_heap_frames(count: usize) -> Option<(usize, usize)> {
-    let start = frames().allocate_contiguous(count, FRAME_SIZE).ok()?;
+    let start = frames()
+        .allocate_contiguous(count, FRAME_SIZE, Owner::Heap)
+        .ok()?;
     Some((start, count * FRAME_SIZE))
 }

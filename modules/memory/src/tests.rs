@@ -2,7 +2,7 @@
 //! (emulated) machine, at 16 MiB, 128 MiB and 1 GiB of RAM, under the buddy
 //! heap and again under the pool (`heap=pool`, see `ktest.conf`).
 
-use crate::frames::{FrameError, FRAME_SIZE};
+use crate::frames::{FrameError, FrameState, Owner, FRAME_SIZE};
 use crate::heap::{Heap, HeapKind};
 use crate::kernel_heap::HEAP;
 use crate::memory_map::{PhysRange, FRAME_SIZE as FRAME_SIZE_U64};
@@ -54,6 +54,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest::new("frames::drained_then_refilled", drained_then_refilled),
     KernelTest::new("frames::contiguous_and_aligned", contiguous_and_aligned),
     KernelTest::new("frames::mistakes_are_refused", mistakes_are_refused),
+    KernelTest::new(
+        "frames::only_the_holder_frees_a_frame",
+        only_the_holder_frees_a_frame,
+    ),
     KernelTest::new("shell::memory_commands_answer", memory_commands_answer),
     KernelTest::new(
         "heap::seeded_sizes_keep_their_contents",
@@ -278,9 +282,10 @@ fn count_is_the_map_minus_reservations() {
     assert_eq!(counts.reserved, usable - available);
     // What is used is the kernel's own (the heap; no test keeps frames).
     assert_eq!(counts.used, crate::setup::kernel_frames());
+    assert_eq!(counts.held_by(Owner::Shell), 0);
     let frames = frames();
     assert!(
-        (0..256).all(|frame| !frames.is_available(frame * FRAME_SIZE)),
+        (0..256).all(|frame| frames.state(frame * FRAME_SIZE) == Some(FrameState::Reserved)),
         "no frame of the first MiB may ever be handed out"
     );
 }
@@ -300,7 +305,7 @@ fn drained_then_refilled() {
     let mut list = 0usize;
     let mut taken = 0;
     loop {
-        let result = frames().allocate();
+        let result = frames().allocate(Owner::Kernel);
         match result {
             Ok(address) => {
                 assert!(
@@ -332,13 +337,15 @@ fn drained_then_refilled() {
     assert_eq!(taken, before.free);
     assert_eq!(frames().counts().free, 0);
     assert!(
-        frames().allocate_contiguous(1, FRAME_SIZE).is_err(),
+        frames()
+            .allocate_contiguous(1, FRAME_SIZE, Owner::Kernel)
+            .is_err(),
         "empty stays empty"
     );
     while list != 0 {
         // SAFETY: each frame on the list holds the address of the next.
         let next = unsafe { (list as *const usize).read() };
-        frames().free(list).expect("a frame we took");
+        frames().free(list, Owner::Kernel).expect("a frame we took");
         list = next;
     }
     assert_eq!(frames().counts(), before);
@@ -347,46 +354,85 @@ fn drained_then_refilled() {
 fn contiguous_and_aligned() {
     let before = frames().counts();
     let run = frames()
-        .allocate_contiguous(16, 64 << 10)
+        .allocate_contiguous(16, 64 << 10, Owner::Kernel)
         .expect("64 KiB free somewhere");
     assert_eq!(run % (64 << 10), 0);
     for frame in 0..16 {
         assert!(!frames().is_free(run + frame * FRAME_SIZE));
     }
-    frames().free_contiguous(run, 16).unwrap();
+    frames().free_contiguous(run, 16, Owner::Kernel).unwrap();
     assert_eq!(frames().counts(), before);
 }
 
 fn mistakes_are_refused() {
     let before = frames().counts();
     assert_eq!(
-        frames().free(0x1000),
+        frames().free(0x1000, Owner::Kernel),
         Err(FrameError::Reserved { address: 0x1000 })
     );
     let kernel_start = kernel::boot::kernel_layout().image.0;
     assert_eq!(
-        frames().free(kernel_start),
+        frames().free(kernel_start, Owner::Kernel),
         Err(FrameError::Reserved {
             address: kernel_start
         })
     );
-    let frame = frames().allocate().unwrap();
-    frames().free(frame).unwrap();
+    let frame = frames().allocate(Owner::Kernel).unwrap();
+    frames().free(frame, Owner::Kernel).unwrap();
     assert_eq!(
-        frames().free(frame),
+        frames().free(frame, Owner::Kernel),
         Err(FrameError::DoubleFree { address: frame })
     );
     assert_eq!(
-        frames().free(frame + 8),
+        frames().free(frame + 8, Owner::Kernel),
         Err(FrameError::Unaligned { address: frame + 8 })
     );
     assert_eq!(
-        frames().free(0xFFFF_F000),
+        frames().free(0xFFFF_F000, Owner::Kernel),
         Err(FrameError::OutOfRange {
             address: 0xFFFF_F000
         })
     );
     assert_eq!(frames().counts(), before);
+}
+
+/// The lowest frame `owner` holds.
+pub fn some_frame_held_by(owner: Owner) -> usize {
+    let frames = frames();
+    (0..)
+        .map(|frame| frame * FRAME_SIZE)
+        .take_while(|&address| frames.state(address).is_some())
+        .find(|&address| frames.state(address) == Some(FrameState::Held(owner)))
+        .expect("the owner holds a frame")
+}
+
+/// A frame of the heap cannot be freed by anyone but the heap: not by a
+/// direct call, not from the shell.
+fn only_the_holder_frees_a_frame() {
+    let keep = Box::new([0x5Au8; 64]);
+    let heap_frame = some_frame_held_by(Owner::Heap);
+    let before = frames().counts();
+    assert_eq!(
+        frames().free(heap_frame, Owner::Shell),
+        Err(FrameError::NotYours {
+            address: heap_frame,
+            holder: Owner::Heap,
+            by: Owner::Shell
+        })
+    );
+    // The shell's `frame free` takes handles it handed out, not addresses.
+    let command = alloc::format!("frame free {heap_frame:#x}");
+    assert_eq!(shell::execute(&command), Outcome::Failed);
+    assert_eq!(shell::execute("frame free 0"), Outcome::Failed);
+    assert_eq!(frames().counts(), before);
+    assert_eq!(
+        frames().state(heap_frame),
+        Some(FrameState::Held(Owner::Heap))
+    );
+    assert_eq!(shell::execute("frame owner 0x1000"), Outcome::Ran);
+    assert!(HEAP.lock().check_integrity().is_ok());
+    assert!(keep.iter().all(|&byte| byte == 0x5A));
+    drop(keep);
 }
 
 fn memory_commands_answer() {

@@ -118,6 +118,11 @@ fn table() -> [(usize, usize); 2] {
     ]
 }
 
+/// Whether `eip` is one of the instructions in the table.
+pub fn is_probe(eip: usize) -> bool {
+    table().iter().any(|&(instruction, _)| instruction == eip)
+}
+
 /// Called by the page-fault handler: if the fault is at an instruction in
 /// the table, redirects the saved EIP to its fix-up and returns `true`.
 pub fn recover(frame: &mut TrapFrame, address: usize, code: PageFaultCode) -> bool {

@@ -100,7 +100,7 @@ mod kernel_side {
     use core::alloc::Layout;
     use core::fmt::{self, Write};
     use core::sync::atomic::{AtomicUsize, Ordering};
-    use memory::frames::FRAME_SIZE;
+    use memory::frames::{Owner, FRAME_SIZE};
     use memory::heap::{Heap, HeapKind};
     use memory::kernel_heap::{self, KernelHeap, HEAP};
     use memory::setup;
@@ -200,13 +200,13 @@ mod kernel_side {
             .ok_or(error(
                 "the frame allocator is locked by the code that faulted",
             ))?
-            .allocate()
+            .allocate(Owner::Heap)
             .map_err(|_| {
                 error("no free frame (another user took the frames promised to the heap)")
             })?;
         if let Err(reason) = kernel_space::map_owned(page, frame, PTFlags::RW) {
             if let Some(mut frames) = setup::try_frames() {
-                let _ = frames.free(frame);
+                let _ = frames.free(frame, Owner::Heap);
             }
             return Err(error(reason));
         }

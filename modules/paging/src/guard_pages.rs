@@ -30,6 +30,7 @@ use crate::kernel_space;
 use crate::layout::{GUARD_END, GUARD_SLOTS, GUARD_START, PAGE_SIZE};
 use crate::page_fault::PageFaultCode;
 use core::fmt;
+use memory::frames::Owner;
 use memory::heap::debug::{GuardPages, GuardedBlock};
 use memory::kernel::command_line::{self, KernelOption};
 use memory::kernel::sync::IrqMutex;
@@ -123,15 +124,16 @@ fn data_page(slot: usize) -> usize {
     GUARD_START + slot * SLOT_SPAN
 }
 
-/// Maps a fresh frame at `page`, owned by the mapping.
+/// Maps a fresh frame at `page`, owned by the mapping. Guard-page frames
+/// hold heap blocks, so the heap is their owner.
 fn map_fresh(page: usize) -> Result<(), &'static str> {
     let frame = memory::setup::try_frames()
         .ok_or("the frame allocator is locked")?
-        .allocate()
+        .allocate(Owner::Heap)
         .map_err(|_| "no free frame")?;
     kernel_space::map_owned(page, frame, PTFlags::RW).inspect_err(|_| {
         if let Some(mut frames) = memory::setup::try_frames() {
-            let _ = frames.free(frame);
+            let _ = frames.free(frame, Owner::Heap);
         }
     })
 }
@@ -152,7 +154,7 @@ impl GuardPages for KernelGuardPages {
         let page = data_page(index);
         let slot = &mut slots.slots[index];
         if slot.guard_mapped {
-            kernel_space::unmap_owned(page + PAGE_SIZE).ok()?;
+            kernel_space::unmap_owned(page + PAGE_SIZE, Owner::Heap).ok()?;
             slot.guard_mapped = false;
         }
         if !slot.data_mapped {
@@ -181,10 +183,10 @@ impl GuardPages for KernelGuardPages {
         };
         let slot = &mut slots.slots[index];
         slot.in_use = false;
-        if slot.data_mapped && kernel_space::unmap_owned(page).is_ok() {
+        if slot.data_mapped && kernel_space::unmap_owned(page, Owner::Heap).is_ok() {
             slot.data_mapped = false;
         }
-        if slot.guard_mapped && kernel_space::unmap_owned(page + PAGE_SIZE).is_ok() {
+        if slot.guard_mapped && kernel_space::unmap_owned(page + PAGE_SIZE, Owner::Heap).is_ok() {
             slot.guard_mapped = false;
         }
     }

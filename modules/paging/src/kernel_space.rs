@@ -20,6 +20,7 @@ use crate::layout::{AddressSpaceLayout, Region, VGA_END, VGA_START};
 use crate::page_table::{
     AddressSpace, MapError, Missing, TableMemory, Translation, PAGE_SIZE, TABLE_SPAN,
 };
+use memory::frames::Owner;
 use memory::kernel::boot;
 use memory::kernel::sync::{IrqMutex, IrqMutexGuard};
 use memory::setup;
@@ -45,7 +46,7 @@ impl TableMemory for IdentityTables {
     }
 
     fn allocate_table_frame(&mut self) -> Option<usize> {
-        setup::try_frames()?.allocate().ok()
+        setup::try_frames()?.allocate(Owner::PageTable).ok()
     }
 
     fn flush(&mut self, page: usize) {
@@ -202,9 +203,10 @@ pub fn map_owned(page: usize, frame: usize, flags: PTFlags) -> Result<(), &'stat
         .map_err(|_| "the page could not be mapped")
 }
 
-/// Unmaps `page` and frees its frame if the mapping owned it. Like
-/// [`map_owned`], fails rather than waits if the tables are locked.
-pub fn unmap_owned(page: usize) -> Result<(), &'static str> {
+/// Unmaps `page` and, if the mapping owned its frame, gives the frame back
+/// on behalf of `owner` (who allocated it). Like [`map_owned`], fails rather
+/// than waits if the tables are locked.
+pub fn unmap_owned(page: usize, owner: Owner) -> Result<(), &'static str> {
     let mut guard = SPACE
         .try_lock()
         .ok_or("the page tables are locked by the code that is freeing")?;
@@ -214,7 +216,7 @@ pub fn unmap_owned(page: usize) -> Result<(), &'static str> {
     if owned {
         setup::try_frames()
             .ok_or("the frame allocator is locked")?
-            .free(frame)
+            .free(frame, owner)
             .map_err(|_| "the frame could not be freed")?;
     }
     Ok(())

@@ -17,12 +17,13 @@
 //! 1. the heap: a not-present fault inside the heap's live range is demand
 //!    paging at work — take a frame, map it, return, and the faulting
 //!    instruction runs again (`growing_heap`);
-//! 2. the heap debugger's guard pages: a fault there is an overrun or a use
+//! 2. the exception table: a fault at one of the few instructions that are
+//!    *allowed* to fault (the shell's probes) resumes at its fix-up address
+//!    (`fixup`), whatever region it hit: a probe asked to read an address
+//!    that may fault, and it is told that it did;
+//! 3. the heap debugger's guard pages: a fault there is an overrun or a use
 //!    after free of a sampled block — report it, map a spare page, carry on
 //!    (`guard_pages`);
-//! 3. the exception table: a fault at one of the few instructions that are
-//!    *allowed* to fault (the shell's probes) resumes at its fix-up address
-//!    (`fixup`);
 //! 4. otherwise a bug: print a decoded report and stop.
 
 use crate::layout::Region;
@@ -186,19 +187,24 @@ mod handler {
             println!("{report}");
             panic!("page fault inside the page-fault handler at {address:#010x}");
         }
+        let probe = fixup::is_probe(frame.eip as usize);
         let handled = if !code.present() && growing_heap::serves(address) {
             match growing_heap::fault_in(address) {
                 Ok(()) => true,
+                // A probe is told it faulted; anyone else cannot go on.
+                Err(_) if probe => fixup::recover(frame, address, code),
                 Err(error) => {
                     console::take_for_emergency();
                     println!("{report}");
                     panic!("out of memory: {error}");
                 }
             }
+        } else if probe {
+            fixup::recover(frame, address, code)
         } else if guard_pages::serves(address) {
             guard_pages::handle_fault(address, code)
         } else {
-            fixup::recover(frame, address, code)
+            false
         };
         HANDLING.store(false, Ordering::Relaxed);
         if !handled {

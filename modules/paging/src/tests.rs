@@ -6,12 +6,12 @@
 use crate::fixup::{probe_read, probe_write};
 use crate::growing_heap::{self, GROWTH_STEP, HEAP_START};
 use crate::kernel_space::{self, space};
-use crate::layout::{SCRATCH_START, VGA_START};
+use crate::layout::{GUARD_END, GUARD_START, HEAP_END, SCRATCH_START, VGA_START};
 use crate::page_table::{MapError, Missing, PAGE_SIZE};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::alloc::{GlobalAlloc, Layout};
-use memory::frames::FRAME_SIZE;
+use memory::frames::{FrameState, Owner, FRAME_SIZE};
 use memory::heap::{Heap, HeapKind};
 use memory::kernel::boot;
 use memory::kernel::ktest::KernelTest;
@@ -52,6 +52,16 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest::new(
         "heapdebug::guard_page_catches_overrun_and_use_after_free",
         guard_page_catches_overrun_and_use_after_free,
+    ),
+    // These two grow the heap (bench, a large vector): after the tests
+    // that watch it grow.
+    KernelTest::new(
+        "frames::the_shell_cannot_free_the_kernels_frames",
+        the_shell_cannot_free_the_kernels_frames,
+    ),
+    KernelTest::new(
+        "paging::map_with_a_frame_is_a_read_only_window",
+        map_with_a_frame_is_a_read_only_window,
     ),
     KernelTest::expecting_panic(
         "fault::unmapped_read_is_reported",
@@ -114,7 +124,7 @@ fn free_frames_and_tables() -> usize {
 
 fn map_translate_unmap_round_trip() {
     let before = free_frames_and_tables();
-    let frame = frames().allocate().expect("a free frame");
+    let frame = frames().allocate(Owner::Kernel).expect("a free frame");
     let page = SCRATCH_START + 0x10_0000;
     let alias = page + PAGE_SIZE;
     space().map_owned(page, frame, PTFlags::RW).unwrap();
@@ -142,7 +152,88 @@ fn map_translate_unmap_round_trip() {
     let fault = probe_read(page + 8).expect_err("unmapped");
     assert!(!fault.code.present() && fault.address == page + 8);
     assert_eq!(space().unmap(page), Err(MapError::NotMapped { page }));
-    frames().free(frame).unwrap();
+    frames().free(frame, Owner::Kernel).unwrap();
+    assert_eq!(free_frames_and_tables(), before);
+}
+
+/// `frame free` with the address of the page directory, a page table or a
+/// heap page (what a student could read in the boot log or from
+/// `translate`) changes nothing, and the kernel carries on.
+fn the_shell_cannot_free_the_kernels_frames() {
+    let boxed = Box::new([7u32; 256]);
+    let heap_frame = kernel_space::translate(boxed.as_ptr() as usize)
+        .expect("the box is mapped")
+        .physical
+        & !(PAGE_SIZE - 1);
+    let directory = kernel_space::active_directory();
+    let table = memory::tests::some_frame_held_by(Owner::PageTable);
+    let before = frames().counts();
+    for frame in [directory, table, heap_frame] {
+        let command = alloc::format!("frame free {frame:#x}");
+        assert_eq!(shell::execute(&command), Outcome::Failed, "{command}");
+        assert!(!frames().is_free(frame), "{command} freed it");
+    }
+    assert_eq!(
+        frames().state(directory),
+        Some(FrameState::Held(Owner::PageTable))
+    );
+    assert_eq!(
+        frames().free(directory, Owner::Mapping),
+        Err(memory::frames::FrameError::NotYours {
+            address: directory,
+            holder: Owner::PageTable,
+            by: Owner::Mapping
+        })
+    );
+    assert_eq!(frames().counts(), before);
+    // What `bench` and a large allocation (8 MiB, or a quarter of the free
+    // RAM on a small machine, or half the fixed pool) do next still works.
+    assert_eq!(shell::execute("bench 10"), Outcome::Ran);
+    let room = HEAP.lock().stats().largest_free / 2;
+    let size = (frames().counts().free * FRAME_SIZE / 4).min(8 << 20);
+    let size = if HEAP.lock().kind() == HeapKind::Buddy {
+        size
+    } else {
+        size.min(room)
+    };
+    let big = alloc::vec![1u8; size];
+    assert!(big.iter().all(|&byte| byte == 1));
+    assert!(boxed.iter().all(|&word| word == 7));
+}
+
+/// `map VADDR PADDR` never makes a writable alias of a frame someone holds,
+/// refuses a free frame, and `unmap` of it frees nothing.
+fn map_with_a_frame_is_a_read_only_window() {
+    let page = SCRATCH_START + 0x20_0000;
+    let directory = kernel_space::active_directory();
+    let before = free_frames_and_tables();
+    for frame in [directory, boot::kernel_layout().text.0, 0xFEE0_0000] {
+        let command = alloc::format!("map {page:#x} {frame:#x}");
+        assert_eq!(shell::execute(&command), Outcome::Ran, "{command}");
+        let translation = kernel_space::translate(page).expect("mapped");
+        assert!(
+            !translation.flags.contains(PTFlags::RW),
+            "{command}: writable"
+        );
+        assert!(!translation.owned);
+        // SAFETY: the write faults (the page is read-only); the probe
+        // catches it, and nothing is written.
+        let write = unsafe { probe_write(page, 0xBAD) };
+        assert!(write.is_err_and(|fault| fault.code.present() && fault.code.write()));
+        assert_eq!(
+            shell::execute(&alloc::format!("unmap {page:#x}")),
+            Outcome::Ran
+        );
+    }
+    let free = frames().allocate(Owner::Kernel).expect("a free frame");
+    frames().free(free, Owner::Kernel).unwrap();
+    let command = alloc::format!("map {page:#x} {free:#x}");
+    assert_eq!(shell::execute(&command), Outcome::Failed, "a free frame");
+    assert!(kernel_space::translate(page).is_err());
+    assert_eq!(
+        frames().state(directory),
+        Some(FrameState::Held(Owner::PageTable))
+    );
     assert_eq!(free_frames_and_tables(), before);
 }
 
@@ -162,12 +253,25 @@ fn kernel_text_is_read_only() {
 
 fn probes_fault_and_carry_on() {
     let guard = boot::kernel_layout().stack_guard;
-    for address in [0, 0xFFC, SCRATCH_START, guard, guard + 0xFFC] {
+    // Unmapped places of every kind, the guard-page slots of the heap
+    // debugger and the heap's reserve above its top among them: a probe's
+    // fault is recovered whatever region it hits.
+    // (With heapdebug=full a slot may be in use: only unmapped ones count.)
+    let slots = [GUARD_START, GUARD_END - PAGE_SIZE, GUARD_START + PAGE_SIZE];
+    let slots = slots.map(|page| kernel_space::translate(page).is_err().then_some(page));
+    let slots = slots.iter().flatten().copied();
+    let places = [0, 0xFFC, SCRATCH_START, guard, guard + 0xFFC, HEAP_END - 4];
+    for address in places.into_iter().chain(slots.clone()) {
         let fault = probe_read(address).expect_err("unmapped");
         assert_eq!(fault.address, address);
         assert!(!fault.code.present() && !fault.code.write());
     }
     assert_eq!(probe_read(VGA_START).map(|_| ()), Ok(()));
+    assert!(slots.clone().count() > 0, "some guard slot is unmapped");
+    for address in slots {
+        let command = alloc::format!("touch {address:#x}");
+        assert_eq!(shell::execute(&command), Outcome::Failed, "{command}");
+    }
 }
 
 /// Allocates far more than the heap's first region (buddy), or half the
@@ -234,7 +338,7 @@ impl Hoard {
                 break;
             }
             let count = chunk.min(free - keep);
-            match frames().allocate_contiguous(count, FRAME_SIZE) {
+            match frames().allocate_contiguous(count, FRAME_SIZE, Owner::Kernel) {
                 Ok(start) => {
                     hoard.runs[hoard.len] = (start, count);
                     hoard.len += 1;
@@ -250,7 +354,7 @@ impl Drop for Hoard {
     fn drop(&mut self) {
         for &(start, count) in &self.runs[..self.len] {
             frames()
-                .free_contiguous(start, count)
+                .free_contiguous(start, count, Owner::Kernel)
                 .expect("hoarded frames");
         }
     }

@@ -4,7 +4,7 @@
 //! anything else can run).
 
 use core::hint::black_box;
-use memory::frames::FrameAllocator;
+use memory::frames::{FrameAllocator, Owner};
 use memory::memory_map::{MapEntry, MemoryMap, PhysRange};
 use std::time::{Duration, Instant};
 
@@ -86,12 +86,14 @@ pub fn single_frame_pair(iterations: u64) -> f64 {
     let mut storage = vec![0u32; FrameAllocator::storage_words(&map)];
     let mut frames = FrameAllocator::new(&map, &mut storage);
     for _ in 0..BACKGROUND_FRAMES {
-        frames.allocate().expect("4 GiB of frames");
+        frames.allocate(Owner::Kernel).expect("4 GiB of frames");
     }
     let start = Instant::now();
     for _ in 0..iterations {
-        let frame = frames.allocate().expect("a free frame");
-        frames.free(black_box(frame)).expect("just allocated");
+        let frame = frames.allocate(Owner::Kernel).expect("a free frame");
+        frames
+            .free(black_box(frame), Owner::Kernel)
+            .expect("just allocated");
     }
     start.elapsed().as_nanos() as f64 / iterations as f64
 }
@@ -103,19 +105,19 @@ pub fn contiguous_pair(iterations: u64) -> f64 {
     let mut storage = vec![0u32; FrameAllocator::storage_words(&map)];
     let mut frames = FrameAllocator::new(&map, &mut storage);
     let taken: Vec<usize> = (0..BACKGROUND_FRAMES)
-        .map(|_| frames.allocate().expect("4 GiB of frames"))
+        .map(|_| frames.allocate(Owner::Kernel).expect("4 GiB of frames"))
         .collect();
     // Free every third frame: holes too small and badly aligned for a run.
     for &frame in taken.iter().step_by(3) {
-        frames.free(frame).expect("allocated above");
+        frames.free(frame, Owner::Kernel).expect("allocated above");
     }
     let start = Instant::now();
     for _ in 0..iterations {
         let run = frames
-            .allocate_contiguous(16, 64 * KIB as usize)
+            .allocate_contiguous(16, 64 * KIB as usize, Owner::Kernel)
             .expect("an aligned run");
         frames
-            .free_contiguous(black_box(run), 16)
+            .free_contiguous(black_box(run), 16, Owner::Kernel)
             .expect("just allocated");
     }
     start.elapsed().as_nanos() as f64 / iterations as f64

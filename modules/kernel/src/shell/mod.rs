@@ -6,11 +6,14 @@
 //! - [`registry`] is the command table. Chapter 1 registers the built-ins in
 //!   [`builtins`]; later chapters call [`register`] to add their own, so the
 //!   shell grows without this crate being edited;
-//! - [`format`] has the number formats commands print.
+//! - [`format`] has the number formats commands print;
+//! - [`handles`] numbers what a command handed out (later chapters' `alloc`
+//!   and `frame alloc`), so that only that can be given back.
 
 pub mod args;
 pub mod builtins;
 pub mod format;
+pub mod handles;
 pub mod line_editor;
 pub mod registry;
 

@@ -197,10 +197,18 @@ fn heap_stats() -> (&'static str, HeapStats) {
 
 /// `free: order5=1 order6=1 ...`: the non-empty free lists on one line.
 fn print_free_line() {
+    use core::fmt::Write;
     let (_, stats) = heap_stats();
-    print!("free:");
+    let mut line = kernel::shell::format::FixedText::<512>::new();
+    let _ = line.write_str("free:");
     for (order, count) in stats.free_blocks.iter().enumerate().filter(|(_, &c)| c > 0) {
-        print!(" order{order}={count}");
+        let _ = write!(line, " order{order}={count}");
     }
-    println!(" (used={} allocations={})", stats.used, stats.allocations);
+    let _ = write!(
+        line,
+        " (used={} allocations={})",
+        stats.used, stats.allocations
+    );
+    // Wrapped between entries, so a long list stays readable on the screen.
+    kernel::shell::print_summary(format_args!("{}", line.as_str()));
 }

@@ -1,11 +1,15 @@
 //! `frames` and `frame`: the physical memory map and the frame allocator.
 
-use crate::frames::FRAME_SIZE;
+use super::heap::report_handle_error;
+use crate::frames::{FrameState, Owner, FRAME_SIZE};
 use crate::setup::{frames, memory_map};
 use kernel::shell::args::{Args, CommandError};
 use kernel::shell::builtins::area_type_name;
 use kernel::shell::format::ByteSize;
+use kernel::shell::handles::{HandleError, Handles};
+use kernel::shell::print_summary;
 use kernel::shell::registry::Command;
+use kernel::sync::IrqMutex;
 use kernel::{boot, println};
 
 pub const FRAMES_COMMAND: Command = Command {
@@ -17,19 +21,34 @@ pub const FRAMES_COMMAND: Command = Command {
 
 pub const FRAME_COMMAND: Command = Command {
     name: "frame",
-    usage: "alloc [COUNT [ALIGN]] | free ADDRESS [COUNT]",
-    summary: "allocate or free physical frames by hand",
+    usage: "alloc [COUNT [ALIGN]] | free HANDLE | owner ADDRESS",
+    summary: "allocate or free frames by hand; who holds a frame",
     run: frame_command,
 };
+
+/// A run of frames `frame alloc` handed out.
+#[derive(Clone, Copy)]
+struct Run {
+    address: usize,
+    count: usize,
+}
+
+/// Runs handed out by `frame alloc`, by handle.
+static RUNS: IrqMutex<Handles<Run, 32>> = IrqMutex::new(Handles::new());
 
 fn frames_command<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     args.finish()?;
     let counts = frames().counts();
     let map = memory_map();
-    kernel::shell::print_summary(format_args!(
+    print_summary(format_args!(
         "frames: total={} free={} used={} reserved={} frame_size={FRAME_SIZE}",
         counts.total, counts.free, counts.used, counts.reserved
     ));
+    kernel::print!("Used frames by holder:");
+    for owner in Owner::ALL {
+        kernel::print!(" {}={}", owner.name(), counts.held_by(owner));
+    }
+    println!();
     println!("Memory map from GRUB:");
     if let Some(tag) = boot::info().memory_map_tag() {
         for area in tag.memory_areas() {
@@ -71,48 +90,94 @@ fn frames_command<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 }
 
 fn frame_command<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
-    match args.word("alloc or free")? {
-        "alloc" => {
-            let count = args.optional_number("COUNT")?.unwrap_or(1);
-            let align = args.optional_number("ALIGN")?.unwrap_or(FRAME_SIZE as u64);
-            args.finish()?;
-            let (Ok(count), Ok(align)) = (usize::try_from(count), usize::try_from(align)) else {
-                return Err(CommandError::Usage("COUNT and ALIGN must fit in 32 bits"));
-            };
-            let result = frames().allocate_contiguous(count, align);
-            match result {
-                Ok(address) => {
-                    println!(
-                        "frame: allocated address={address:#010x} count={count} align={align:#x}"
-                    );
-                    Ok(())
-                }
-                Err(error) => {
-                    println!("frame: {error}");
-                    Err(CommandError::Reported)
-                }
-            }
-        }
-        "free" => {
-            let address = args.number("ADDRESS")?;
-            let count = args.optional_number("COUNT")?.unwrap_or(1);
-            args.finish()?;
-            let (Ok(address), Ok(count)) = (usize::try_from(address), usize::try_from(count))
-            else {
-                return Err(CommandError::Usage("ADDRESS and COUNT must fit in 32 bits"));
-            };
-            let result = frames().free_contiguous(address, count);
-            match result {
-                Ok(()) => {
-                    println!("frame: freed address={address:#010x} count={count}");
-                    Ok(())
-                }
-                Err(error) => {
-                    println!("frame: {error}");
-                    Err(CommandError::Reported)
-                }
-            }
-        }
-        _ => Err(CommandError::Usage("the first word is alloc or free")),
+    match args.word("alloc, free or owner")? {
+        "alloc" => frame_alloc(args),
+        "free" => frame_free(args),
+        "owner" => frame_owner(args),
+        _ => Err(CommandError::Usage(
+            "the first word is alloc, free or owner",
+        )),
     }
+}
+
+fn frame_alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
+    let count = args.optional_number("COUNT")?.unwrap_or(1);
+    let align = args.optional_number("ALIGN")?.unwrap_or(FRAME_SIZE as u64);
+    args.finish()?;
+    let (Ok(count), Ok(align)) = (usize::try_from(count), usize::try_from(align)) else {
+        return Err(CommandError::Usage("COUNT and ALIGN must fit in 32 bits"));
+    };
+    let mut runs = RUNS.lock();
+    if !runs.has_room() {
+        report_handle_error("frame", "frame alloc", HandleError::Full { capacity: 32 });
+        return Err(CommandError::Reported);
+    }
+    let result = frames().allocate_contiguous(count, align, Owner::Shell);
+    match result {
+        Ok(address) => {
+            let id = runs
+                .insert(Run { address, count })
+                .expect("room checked above, with the lock held");
+            print_summary(format_args!(
+                "frame: allocated handle={id} address={address:#010x} count={count} align={align:#x}"
+            ));
+            Ok(())
+        }
+        Err(error) => {
+            println!("frame: {error}");
+            Err(CommandError::Reported)
+        }
+    }
+}
+
+fn frame_free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
+    let id = args.number("HANDLE")?;
+    args.finish()?;
+    let run = match RUNS.lock().take(id) {
+        Ok(run) => run,
+        Err(error) => {
+            report_handle_error("frame free", "frame alloc", error);
+            return Err(CommandError::Reported);
+        }
+    };
+    let result = frames().free_contiguous(run.address, run.count, Owner::Shell);
+    match result {
+        Ok(()) => {
+            print_summary(format_args!(
+                "frame: freed handle={id} address={:#010x} count={}",
+                run.address, run.count
+            ));
+            Ok(())
+        }
+        Err(error) => {
+            println!("frame: the allocator refused handle {id}: {error}");
+            Err(CommandError::Reported)
+        }
+    }
+}
+
+fn frame_owner<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
+    let address = args.number("ADDRESS")?;
+    args.finish()?;
+    let frame = usize::try_from(address).map_or(None, |address| {
+        frames()
+            .state(address)
+            .map(|state| (address & !(FRAME_SIZE - 1), state))
+    });
+    let Some((frame, state)) = frame else {
+        println!("frame: {address:#x} is beyond the memory the frame allocator covers");
+        return Err(CommandError::Reported);
+    };
+    let (state_name, holder) = match state {
+        FrameState::Free => ("free", "nobody"),
+        FrameState::Reserved => ("reserved", "nobody: never handed out"),
+        FrameState::Held(owner) => ("held", owner.name()),
+    };
+    print_summary(format_args!(
+        "frame: address={frame:#010x} state={state_name} owner={holder}"
+    ));
+    if let FrameState::Held(owner) = state {
+        println!("  held by {owner}");
+    }
+    Ok(())
 }

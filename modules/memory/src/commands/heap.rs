@@ -7,6 +7,7 @@ use core::ptr::NonNull;
 use kernel::println;
 use kernel::shell::args::{Args, CommandError};
 use kernel::shell::format::ByteSize;
+use kernel::shell::handles::{HandleError, Handles};
 use kernel::shell::registry::Command;
 use kernel::sync::IrqMutex;
 
@@ -91,23 +92,15 @@ pub fn print_free_blocks(name: &str, stats: &HeapStats) {
     }
 }
 
-/// Blocks handed out by `alloc`, by handle.
-struct Handles {
-    slots: [Option<Slot>; 32],
-    next_id: u32,
-}
-
+/// A block `alloc` handed out.
 #[derive(Clone, Copy)]
-struct Slot {
-    id: u32,
+struct Block {
     address: usize,
     layout: Layout,
 }
 
-static HANDLES: IrqMutex<Handles> = IrqMutex::new(Handles {
-    slots: [None; 32],
-    next_id: 1,
-});
+/// Blocks handed out by `alloc`, by handle.
+static BLOCKS: IrqMutex<Handles<Block, 32>> = IrqMutex::new(Handles::new());
 
 fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let size = args.number("SIZE")?;
@@ -118,12 +111,12 @@ fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
             "ALIGN must be a power of two up to 4096",
         ));
     }
-    let mut handles = HANDLES.lock();
-    let Some(free_slot) = handles.slots.iter().position(Option::is_none) else {
+    let mut blocks = BLOCKS.lock();
+    if !blocks.has_room() {
         return Err(CommandError::Failed(
             "all 32 handles are in use: free one first",
         ));
-    };
+    }
     let layout = usize::try_from(size)
         .ok()
         .and_then(|size| Layout::from_size_align(size, align as usize).ok());
@@ -144,14 +137,10 @@ fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         }
     };
     let layout = layout.expect("allocated, so the layout exists");
-    let id = handles.next_id;
-    handles.next_id += 1;
     let address = pointer.as_ptr() as usize;
-    handles.slots[free_slot] = Some(Slot {
-        id,
-        address,
-        layout,
-    });
+    let id = blocks
+        .insert(Block { address, layout })
+        .expect("room checked above, with the lock held");
     let usable = HEAP.lock().usable_size(pointer).unwrap_or(0);
     kernel::shell::print_summary(format_args!(
         "alloc: handle={id} address={address:#010x} size={size} usable={usable} align={align}"
@@ -162,36 +151,43 @@ fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 fn free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let id = args.number("HANDLE")?;
     args.finish()?;
-    let mut handles = HANDLES.lock();
-    let found = handles
-        .slots
-        .iter()
-        .position(|slot| slot.is_some_and(|slot| u64::from(slot.id) == id));
-    let Some(index) = found else {
-        if id > 0 && id < u64::from(handles.next_id) {
-            println!(
-                "free: handle {id} was already freed (a second free is refused; nothing changed)"
-            );
-        } else {
-            println!("free: no handle {id} (alloc prints the handles it hands out)");
+    let block = match BLOCKS.lock().take(id) {
+        Ok(block) => block,
+        Err(error) => {
+            report_handle_error("free", "alloc", error);
+            return Err(CommandError::Reported);
         }
-        return Err(CommandError::Reported);
     };
-    let slot = handles.slots[index].take().expect("found above");
-    let pointer = NonNull::new(slot.address as *mut u8).expect("heap blocks are never at 0");
-    let result = HEAP.deallocate(pointer, slot.layout);
+    let pointer = NonNull::new(block.address as *mut u8).expect("heap blocks are never at 0");
+    let result = HEAP.deallocate(pointer, block.layout);
     match result {
         Ok(()) => {
             kernel::shell::print_summary(format_args!(
                 "free: handle={id} address={:#010x} size={}",
-                slot.address,
-                slot.layout.size()
+                block.address,
+                block.layout.size()
             ));
             Ok(())
         }
         Err(error) => {
             println!("free: the heap refused handle {id}: {error}");
             Err(CommandError::Reported)
+        }
+    }
+}
+
+/// Says why `command` refused a handle that `giver` should have printed.
+pub fn report_handle_error(command: &str, giver: &str, error: HandleError) {
+    match error {
+        HandleError::AlreadyFreed { id } => println!(
+            "{command}: handle {id} was already freed (a second free is refused; nothing changed)"
+        ),
+        HandleError::Unknown { id } => println!(
+            "{command}: no handle {id} ({giver} prints the handles it hands out; \
+             {command} takes only those, never an address)"
+        ),
+        HandleError::Full { capacity } => {
+            println!("{command}: all {capacity} handles are in use: free one first")
         }
     }
 }

@@ -11,9 +11,10 @@
 //! `.` is the rest of it. On the VGA screen the cells are also coloured.
 //! Rows that are all free (or all used) and repeat are folded into one line.
 
+use super::scratch::ScratchVec;
+use crate::frames::FrameError;
 use crate::heap::{BlockInfo, Heap};
 use crate::kernel_heap::HEAP;
-use alloc::vec::Vec;
 use kernel::console;
 use kernel::println;
 use kernel::screen::{Attribute, Color};
@@ -49,7 +50,20 @@ fn importance(cell: u8) -> u8 {
 fn heapmap<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let requested = args.optional_number("BYTES_PER_CELL")?;
     args.finish()?;
-    let (blocks, granule, kind, regions) = snapshot();
+    let Snapshot {
+        blocks,
+        granule,
+        kind,
+        regions,
+        left_out,
+    } = match snapshot() {
+        Ok(snapshot) => snapshot,
+        Err(error) => {
+            println!("heapmap: no room for a copy of the block list ({error}); nothing drawn");
+            return Err(CommandError::Reported);
+        }
+    };
+    let blocks = blocks.as_slice();
     let cell = match requested {
         None => granule,
         Some(bytes) if bytes.is_power_of_two() && bytes >= granule as u64 && bytes <= 1 << 24 => {
@@ -72,28 +86,51 @@ fn heapmap<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     ));
     println!("  H/# = used block (header/rest)   h/. = free block (header/rest)");
     let mut painter = Painter::new(cell);
-    for block in &blocks {
+    for block in blocks {
         painter.paint(block);
     }
     painter.finish();
+    if left_out > 0 {
+        println!("  ({left_out} blocks appeared while copying and are not drawn)");
+    }
     Ok(())
 }
 
-/// Copies the block list out of the heap. The copy is made into a vector
-/// allocated *before* the heap is locked: allocating while holding the heap's
-/// lock would wait for ever on ourselves.
-fn snapshot() -> (Vec<BlockInfo>, usize, &'static str, usize) {
+/// The heap's blocks, copied out, with what else the picture needs.
+struct Snapshot {
+    blocks: ScratchVec<BlockInfo>,
+    granule: usize,
+    kind: &'static str,
+    regions: usize,
+    /// Blocks that did not fit the copy (none, unless the heap changed
+    /// between counting and copying).
+    left_out: usize,
+}
+
+/// Copies the block list out of the heap, into frames borrowed from the
+/// frame allocator (`ScratchVec`), not into the heap: allocating from the
+/// heap would change the picture (the copy's own block would be drawn) and
+/// fail on a full heap. The copy is sized from the statistics first, since
+/// the heap is locked while it is walked.
+fn snapshot() -> Result<Snapshot, FrameError> {
     let stats = HEAP.lock().stats();
     let free: u32 = stats.free_blocks.iter().sum();
     let capacity = (stats.allocations + free as usize + 2 * stats.regions) * 2 + 16;
-    let mut blocks = Vec::with_capacity(capacity);
+    let mut blocks = ScratchVec::with_capacity(capacity)?;
+    let mut left_out = 0;
     let heap = HEAP.lock();
     heap.for_each_block(&mut |block| {
-        if blocks.len() < blocks.capacity() {
-            blocks.push(block);
+        if !blocks.push(block) {
+            left_out += 1;
         }
     });
-    (blocks, heap.granule(), heap.name(), heap.stats().regions)
+    Ok(Snapshot {
+        blocks,
+        granule: heap.granule(),
+        kind: heap.name(),
+        regions: heap.stats().regions,
+        left_out,
+    })
 }
 
 /// Turns blocks into rows of cells and prints them, folding repeats.

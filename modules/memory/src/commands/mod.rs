@@ -9,6 +9,7 @@ mod demo;
 mod frames;
 mod heap;
 mod heapmap;
+mod scratch;
 
 use kernel::shell::{self, registry::Command};
 

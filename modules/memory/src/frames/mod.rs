@@ -1,22 +1,33 @@
 //! The physical frame allocator: who owns each 4 KiB frame of RAM.
 //!
 //! Physical memory is handed out in *frames*: 4 KiB pieces, aligned to
-//! 4 KiB, the unit the MMU maps in chapter 3. The allocator keeps two
-//! bitmaps over every frame from address 0 up to the end of usable RAM:
+//! 4 KiB, the unit the MMU maps in chapter 3. The allocator keeps, for every
+//! frame from address 0 up to the end of usable RAM:
 //!
-//! - `available`: 1 = this frame is RAM that may be handed out at all (in
-//!   the memory map and not reserved). Never changes after start-up.
-//! - `free`: 1 = free right now. A [`LevelBitmap`], so the lowest free
-//!   frame is found in a handful of steps, not by a scan from the bottom.
+//! - a bit in `free`: 1 = free right now. A [`LevelBitmap`], so the lowest
+//!   free frame is found in a handful of steps, not by a scan from the
+//!   bottom;
+//! - a one-byte *tag* in `tags`: reserved (never RAM, or kept by the
+//!   kernel from the start), free, or held — and then by whom, an
+//!   [`Owner`].
 //!
-//! With both, every mistake can be told apart and refused with the address:
-//! freeing a frame that is already free ([`FrameError::DoubleFree`]), one
-//! that was never RAM or is reserved ([`FrameError::Reserved`]), or one
-//! beyond the end ([`FrameError::OutOfRange`]).
+//! The owner is what keeps a mistake from becoming a corruption. Every
+//! allocation says who it is for, and every free says who is giving the
+//! frame back; a free by anyone but the holder is refused. So the shell's
+//! `frame free` cannot hand the page directory back to the allocator (to be
+//! handed out and overwritten a moment later), and a page table cannot free
+//! the frame of a user program. With the tags, every mistake can be told
+//! apart and refused with the address: a frame already free
+//! ([`FrameError::DoubleFree`]), one that was never handed out
+//! ([`FrameError::Reserved`]), one beyond the end
+//! ([`FrameError::OutOfRange`]), one someone else holds
+//! ([`FrameError::NotYours`]).
 //!
-//! The bitmaps need `2 × frames / 8` bytes — 64 KiB for 1 GiB of RAM — and
-//! live in memory the caller provides (the kernel takes it from the memory
-//! map and reserves it, so the allocator never hands out its own bitmaps).
+//! The bitmap needs a bit per frame (plus its summaries) and the tags a byte,
+//! four to a word: together about 36 KiB for 128 MiB of RAM, 288 KiB for
+//! 1 GiB. They live in memory the caller provides (the kernel takes it from
+//! the memory map and reserves it, so the allocator never hands out its own
+//! storage).
 
 mod bitmap;
 
@@ -27,6 +38,83 @@ use core::fmt;
 
 /// Bytes in a frame.
 pub const FRAME_SIZE: usize = FRAME_SIZE_U64 as usize;
+
+/// Who holds a frame that is in use. The holders are the same in every
+/// chapter, so the list is here, where frames are handed out; later
+/// chapters use the ones marked for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Owner {
+    /// Kernel structures that are not the heap: a command's scratch
+    /// buffer, a benchmark's frames.
+    Kernel = 1,
+    /// The kernel heap's memory.
+    Heap = 2,
+    /// Page directories and page tables (chapter 3).
+    PageTable = 3,
+    /// Pages mapped by hand with `map` (chapter 3).
+    Mapping = 4,
+    /// Frames the shell's `frame alloc` handed out.
+    Shell = 5,
+    /// A user program's memory (chapter 4).
+    User = 6,
+}
+
+impl Owner {
+    /// Every owner, in tag order.
+    pub const ALL: [Owner; 6] = [
+        Owner::Kernel,
+        Owner::Heap,
+        Owner::PageTable,
+        Owner::Mapping,
+        Owner::Shell,
+        Owner::User,
+    ];
+
+    /// A short name, for summaries (`heap`, `page_tables`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Owner::Kernel => "kernel",
+            Owner::Heap => "heap",
+            Owner::PageTable => "page_tables",
+            Owner::Mapping => "mappings",
+            Owner::Shell => "shell",
+            Owner::User => "user",
+        }
+    }
+
+    fn from_tag(tag: u8) -> Option<Owner> {
+        Owner::ALL.into_iter().find(|owner| *owner as u8 == tag)
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Owner::Kernel => "the kernel",
+            Owner::Heap => "the kernel heap",
+            Owner::PageTable => "the page tables",
+            Owner::Mapping => "a page mapped with map",
+            Owner::Shell => "the shell (frame alloc)",
+            Owner::User => "a user program",
+        })
+    }
+}
+
+/// What a frame is, right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameState {
+    /// Not RAM, or RAM the kernel kept from the start (its image, the boot
+    /// information, these tables): never handed out.
+    Reserved,
+    Free,
+    Held(Owner),
+}
+
+/// The tag byte of a reserved frame: 0, so zeroed storage is all reserved.
+const RESERVED: u8 = 0;
+/// The tag byte of a free frame.
+const FREE: u8 = 0xFF;
 
 /// Why a frame operation was refused. Each carries the address concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +129,12 @@ pub enum FrameError {
     Reserved { address: usize },
     /// The frame is already free.
     DoubleFree { address: usize },
+    /// The frame is held by `holder`, not by `by`, who tried to free it.
+    NotYours {
+        address: usize,
+        holder: Owner,
+        by: Owner,
+    },
     /// A count of zero, or an alignment that is not a power of two.
     BadRequest { count: usize, align: usize },
 }
@@ -63,6 +157,14 @@ impl fmt::Display for FrameError {
                 )
             }
             Self::DoubleFree { address } => write!(f, "frame {address:#010x} is already free"),
+            Self::NotYours {
+                address,
+                holder,
+                by,
+            } => write!(
+                f,
+                "frame {address:#010x} is held by {holder}, so {by} may not free it"
+            ),
             Self::BadRequest { count, align } => {
                 write!(f, "bad request: {count} frame(s) aligned to {align:#x}")
             }
@@ -79,12 +181,23 @@ pub struct FrameCounts {
     pub reserved: usize,
     pub free: usize,
     pub used: usize,
+    /// `used`, by owner: `held[owner as usize - 1]` (see [`Self::held_by`]).
+    held: [usize; Owner::ALL.len()],
+}
+
+impl FrameCounts {
+    /// Frames `owner` holds.
+    pub fn held_by(&self, owner: Owner) -> usize {
+        self.held[owner as usize - 1]
+    }
 }
 
 /// Hands out 4 KiB frames of the physical memory described by a [`MemoryMap`].
 pub struct FrameAllocator<'a> {
     free: LevelBitmap<'a>,
-    available: LevelBitmap<'a>,
+    /// One tag byte per frame, four to a word: [`RESERVED`], [`FREE`] or the
+    /// holder's [`Owner`].
+    tags: &'a mut [u32],
     counts: FrameCounts,
     /// No frame below this one is free: where the search for the lowest
     /// free frame starts. Usually its level-0 word has a free bit, so
@@ -93,9 +206,11 @@ pub struct FrameAllocator<'a> {
 }
 
 impl<'a> FrameAllocator<'a> {
-    /// Words of storage needed for a map whose usable RAM ends at `end`.
+    /// Words of storage needed for `map`: the free bitmap and the tags of
+    /// every frame up to the end of its usable RAM.
     pub fn storage_words(map: &MemoryMap) -> usize {
-        2 * LevelBitmap::storage_words(Self::frames_covered(map))
+        let frames = Self::frames_covered(map);
+        LevelBitmap::storage_words(frames) + frames.div_ceil(4)
     }
 
     fn frames_covered(map: &MemoryMap) -> usize {
@@ -108,26 +223,27 @@ impl<'a> FrameAllocator<'a> {
     /// lie in an available frame: reserve it in `map` first.
     pub fn new(map: &MemoryMap, storage: &'a mut [u32]) -> Self {
         let frames = Self::frames_covered(map);
-        let half = LevelBitmap::storage_words(frames);
-        let (free_words, available_words) = storage.split_at_mut(half);
-        let mut free = LevelBitmap::new(free_words, frames);
-        let mut available = LevelBitmap::new(available_words, frames);
-        // LAB 2.1 BEGIN: mark every frame of each of map.available()'s ranges free and available (LevelBitmap::set_range)
+        let (bitmap_words, tags) = storage.split_at_mut(LevelBitmap::storage_words(frames));
+        let mut free = LevelBitmap::new(bitmap_words, frames);
+        tags.fill(0); // every frame reserved until the map says otherwise
+                      // LAB 2.1 BEGIN: for each of map.available()'s ranges, mark its frames free in the bitmap (LevelBitmap::set_range) and tag each one FREE (set_tag)
         for range in map.available() {
             let (first, end) = (range.start / FRAME_SIZE_U64, range.end / FRAME_SIZE_U64);
             free.set_range(first as usize, end as usize);
-            available.set_range(first as usize, end as usize);
+            for frame in first as usize..end as usize {
+                set_tag(tags, frame, FREE);
+            }
         }
         // LAB END
-        let free_count = map.available_frames();
         Self {
             free,
-            available,
+            tags,
             counts: FrameCounts {
                 total: map.usable_frames(),
                 reserved: map.reserved_frames(),
-                free: free_count,
+                free: map.available_frames(),
                 used: 0,
+                held: [0; Owner::ALL.len()],
             },
             lowest_free: 0,
         }
@@ -137,8 +253,9 @@ impl<'a> FrameAllocator<'a> {
         self.counts
     }
 
-    /// Allocates the lowest free frame; returns its physical address.
-    pub fn allocate(&mut self) -> Result<usize, FrameError> {
+    /// Allocates the lowest free frame for `owner`; returns its physical
+    /// address.
+    pub fn allocate(&mut self, owner: Owner) -> Result<usize, FrameError> {
         let frame = self
             .free
             .next_set(self.lowest_free)
@@ -146,22 +263,25 @@ impl<'a> FrameAllocator<'a> {
                 count: 1,
                 align: FRAME_SIZE,
             })?;
-        self.free.clear(frame);
+        self.take(frame, 1, owner);
         self.lowest_free = frame + 1;
-        self.counts.free -= 1;
-        self.counts.used += 1;
         Ok(frame * FRAME_SIZE)
     }
 
-    /// Returns a frame from [`allocate`](Self::allocate).
-    pub fn free(&mut self, address: usize) -> Result<(), FrameError> {
-        self.free_contiguous(address, 1)
+    /// Gives back a frame `owner` holds.
+    pub fn free(&mut self, address: usize, owner: Owner) -> Result<(), FrameError> {
+        self.free_contiguous(address, 1, owner)
     }
 
-    /// Allocates `count` physically contiguous frames whose first address is
-    /// a multiple of `align` (a power of two; anything up to a frame means
-    /// "frame-aligned") — for DMA buffers and large pages.
-    pub fn allocate_contiguous(&mut self, count: usize, align: usize) -> Result<usize, FrameError> {
+    /// Allocates `count` physically contiguous frames for `owner`, whose
+    /// first address is a multiple of `align` (a power of two; anything up
+    /// to a frame means "frame-aligned") — for DMA buffers and large pages.
+    pub fn allocate_contiguous(
+        &mut self,
+        count: usize,
+        align: usize,
+        owner: Owner,
+    ) -> Result<usize, FrameError> {
         if count == 0 || !align.is_power_of_two() {
             return Err(FrameError::BadRequest { count, align });
         }
@@ -177,7 +297,7 @@ impl<'a> FrameAllocator<'a> {
                 .ok_or(out)?;
             match self.free.next_clear_in(start, end) {
                 None => {
-                    self.take(start, count);
+                    self.take(start, count, owner);
                     return Ok(start * FRAME_SIZE);
                 }
                 Some(used) => from = used + 1,
@@ -185,23 +305,38 @@ impl<'a> FrameAllocator<'a> {
         }
     }
 
-    /// Frees `count` frames from `address`. Every frame is checked before
-    /// any is freed, so an error changes nothing.
-    pub fn free_contiguous(&mut self, address: usize, count: usize) -> Result<(), FrameError> {
+    /// Gives back `count` frames from `address`, all held by `owner`. Every
+    /// frame is checked before any is freed, so an error changes nothing.
+    pub fn free_contiguous(
+        &mut self,
+        address: usize,
+        count: usize,
+        owner: Owner,
+    ) -> Result<(), FrameError> {
+        if count == 0 {
+            return Err(FrameError::BadRequest {
+                count,
+                align: FRAME_SIZE,
+            });
+        }
         if !address.is_multiple_of(FRAME_SIZE) {
             return Err(FrameError::Unaligned { address });
         }
         let first = address / FRAME_SIZE;
         for frame in first..first.saturating_add(count) {
             let address = frame * FRAME_SIZE;
-            if frame >= self.free.len() {
-                return Err(FrameError::OutOfRange { address });
-            }
-            if !self.available.get(frame) {
-                return Err(FrameError::Reserved { address });
-            }
-            if self.free.get(frame) {
-                return Err(FrameError::DoubleFree { address });
+            match self.state_of(frame) {
+                None => return Err(FrameError::OutOfRange { address }),
+                Some(FrameState::Reserved) => return Err(FrameError::Reserved { address }),
+                Some(FrameState::Free) => return Err(FrameError::DoubleFree { address }),
+                Some(FrameState::Held(holder)) if holder != owner => {
+                    return Err(FrameError::NotYours {
+                        address,
+                        holder,
+                        by: owner,
+                    })
+                }
+                Some(FrameState::Held(_)) => {}
             }
         }
         if count == 1 {
@@ -209,31 +344,57 @@ impl<'a> FrameAllocator<'a> {
         } else {
             self.free.set_range(first, first + count);
         }
+        for frame in first..first + count {
+            set_tag(self.tags, frame, FREE);
+        }
         self.lowest_free = self.lowest_free.min(first);
         self.counts.free += count;
         self.counts.used -= count;
+        self.counts.held[owner as usize - 1] -= count;
         Ok(())
+    }
+
+    /// What the frame at `address` is (`None`: beyond the memory covered).
+    pub fn state(&self, address: usize) -> Option<FrameState> {
+        self.state_of(address / FRAME_SIZE)
     }
 
     /// Whether the frame at `address` is free right now.
     pub fn is_free(&self, address: usize) -> bool {
-        let frame = address / FRAME_SIZE;
-        frame < self.free.len() && self.free.get(frame)
+        self.state(address) == Some(FrameState::Free)
     }
 
-    /// Whether the frame at `address` may ever be handed out.
-    pub fn is_available(&self, address: usize) -> bool {
-        let frame = address / FRAME_SIZE;
-        frame < self.available.len() && self.available.get(frame)
+    fn state_of(&self, frame: usize) -> Option<FrameState> {
+        if frame >= self.free.len() {
+            return None;
+        }
+        Some(match tag(self.tags, frame) {
+            RESERVED => FrameState::Reserved,
+            FREE => FrameState::Free,
+            tag => FrameState::Held(Owner::from_tag(tag).expect("only owners are stored")),
+        })
     }
 
-    fn take(&mut self, first: usize, count: usize) {
+    fn take(&mut self, first: usize, count: usize, owner: Owner) {
         for frame in first..first + count {
             self.free.clear(frame);
+            set_tag(self.tags, frame, owner as u8);
         }
         self.counts.free -= count;
         self.counts.used += count;
+        self.counts.held[owner as usize - 1] += count;
     }
+}
+
+/// Frame `frame`'s tag: byte `frame % 4` of word `frame / 4`.
+fn tag(tags: &[u32], frame: usize) -> u8 {
+    (tags[frame / 4] >> (8 * (frame % 4))) as u8
+}
+
+fn set_tag(tags: &mut [u32], frame: usize, tag: u8) {
+    let shift = 8 * (frame % 4);
+    let word = &mut tags[frame / 4];
+    *word = (*word & !(0xFF << shift)) | (u32::from(tag) << shift);
 }
 
 #[cfg(test)]
@@ -276,11 +437,12 @@ mod tests {
                     total: 640,
                     reserved: 256,
                     free: expected,
-                    used: 0
+                    used: 0,
+                    held: [0; 6],
                 }
             );
             let mut seen = BTreeSet::new();
-            while let Ok(address) = frames.allocate() {
+            while let Ok(address) = frames.allocate(Owner::Kernel) {
                 assert!(
                     address as u64 >= MIB,
                     "reserved frame {address:#x} handed out"
@@ -293,14 +455,14 @@ mod tests {
             }
             assert_eq!(seen.len(), expected);
             assert_eq!(
-                frames.allocate(),
+                frames.allocate(Owner::Kernel),
                 Err(FrameError::OutOfFrames {
                     count: 1,
                     align: FRAME_SIZE
                 })
             );
             for &address in &seen {
-                frames.free(address).unwrap();
+                frames.free(address, Owner::Kernel).unwrap();
             }
             assert_eq!(frames.counts().free, expected);
         });
@@ -310,46 +472,49 @@ mod tests {
     fn mistakes_are_errors_with_the_address() {
         let map = map_of(&[usable(0, 4 * MIB)]);
         with_allocator(&map, |frames| {
-            let a = frames.allocate().unwrap();
+            let a = frames.allocate(Owner::Kernel).unwrap();
             let before = frames.counts();
             assert_eq!(
-                frames.free(a + 1),
+                frames.free(a + 1, Owner::Kernel),
                 Err(FrameError::Unaligned { address: a + 1 })
             );
             assert_eq!(
-                frames.free(0x1000),
+                frames.free(0x1000, Owner::Kernel),
                 Err(FrameError::Reserved { address: 0x1000 })
             );
             let beyond = 4 * MIB as usize;
             assert_eq!(
-                frames.free(beyond),
+                frames.free(beyond, Owner::Kernel),
                 Err(FrameError::OutOfRange { address: beyond })
             );
             assert_eq!(
-                frames.free(a + FRAME_SIZE),
+                frames.free(a + FRAME_SIZE, Owner::Kernel),
                 Err(FrameError::DoubleFree {
                     address: a + FRAME_SIZE
                 })
             );
             // A range with one bad frame frees nothing.
             assert_eq!(
-                frames.free_contiguous(a, 2),
+                frames.free_contiguous(a, 2, Owner::Kernel),
                 Err(FrameError::DoubleFree {
                     address: a + FRAME_SIZE
                 })
             );
             assert_eq!(frames.counts(), before);
-            frames.free(a).unwrap();
-            assert_eq!(frames.free(a), Err(FrameError::DoubleFree { address: a }));
+            frames.free(a, Owner::Kernel).unwrap();
             assert_eq!(
-                frames.allocate_contiguous(0, 4096),
+                frames.free(a, Owner::Kernel),
+                Err(FrameError::DoubleFree { address: a })
+            );
+            assert_eq!(
+                frames.allocate_contiguous(0, 4096, Owner::Kernel),
                 Err(FrameError::BadRequest {
                     count: 0,
                     align: 4096
                 })
             );
             assert_eq!(
-                frames.allocate_contiguous(1, 3000),
+                frames.allocate_contiguous(1, 3000, Owner::Kernel),
                 Err(FrameError::BadRequest {
                     count: 1,
                     align: 3000
@@ -359,12 +524,82 @@ mod tests {
     }
 
     #[test]
+    fn only_the_holder_may_free_a_frame() {
+        let map = map_of(&[usable(0, 4 * MIB)]);
+        with_allocator(&map, |frames| {
+            let table = frames.allocate(Owner::PageTable).unwrap();
+            let run = frames
+                .allocate_contiguous(4, FRAME_SIZE, Owner::Heap)
+                .unwrap();
+            let before = frames.counts();
+            assert_eq!(
+                frames.free(table, Owner::Shell),
+                Err(FrameError::NotYours {
+                    address: table,
+                    holder: Owner::PageTable,
+                    by: Owner::Shell
+                })
+            );
+            // One frame of the run held by someone else refuses the lot.
+            let mine = frames.allocate(Owner::Shell).unwrap();
+            assert_eq!(mine, run + 4 * FRAME_SIZE);
+            assert!(matches!(
+                frames.free_contiguous(run + 3 * FRAME_SIZE, 2, Owner::Heap),
+                Err(FrameError::NotYours {
+                    holder: Owner::Shell,
+                    ..
+                })
+            ));
+            frames.free(mine, Owner::Shell).unwrap();
+            assert_eq!(frames.counts(), before);
+            assert_eq!(
+                frames.state(table),
+                Some(FrameState::Held(Owner::PageTable))
+            );
+            assert_eq!(frames.counts().held_by(Owner::Heap), 4);
+            assert_eq!(frames.state(0x1000), Some(FrameState::Reserved));
+            assert_eq!(frames.state(4 * MIB as usize), None);
+            frames.free(table, Owner::PageTable).unwrap();
+            frames.free_contiguous(run, 4, Owner::Heap).unwrap();
+            assert_eq!(frames.state(table), Some(FrameState::Free));
+        });
+    }
+
+    #[test]
+    fn a_count_of_zero_is_an_error_wherever_it_points() {
+        let map = map_of(&[usable(0, 4 * MIB)]);
+        with_allocator(&map, |frames| {
+            let before = frames.counts();
+            let zero = Err(FrameError::BadRequest {
+                count: 0,
+                align: FRAME_SIZE,
+            });
+            // Past the end of RAM (this once panicked in the bitmap), in
+            // RAM never handed out, and at a frame that is in use.
+            assert_eq!(
+                frames.free_contiguous(8 * MIB as usize, 0, Owner::Shell),
+                zero
+            );
+            assert_eq!(
+                frames.free_contiguous(2 * MIB as usize, 0, Owner::Shell),
+                zero
+            );
+            let held = frames.allocate(Owner::Shell).unwrap();
+            assert_eq!(frames.free_contiguous(held, 0, Owner::Shell), zero);
+            frames.free(held, Owner::Shell).unwrap();
+            assert_eq!(frames.counts(), before);
+        });
+    }
+
+    #[test]
     fn contiguous_runs_respect_alignment_and_skip_holes() {
         let map = map_of(&[usable(0, 3 * MIB), usable(3 * MIB + 8192, 8 * MIB)]);
         with_allocator(&map, |frames| {
-            let single = frames.allocate().unwrap();
+            let single = frames.allocate(Owner::Kernel).unwrap();
             assert_eq!(single as u64, MIB);
-            let run = frames.allocate_contiguous(16, 64 * 1024).unwrap();
+            let run = frames
+                .allocate_contiguous(16, 64 * 1024, Owner::Kernel)
+                .unwrap();
             assert_eq!(run % (64 * 1024), 0);
             assert_eq!(
                 run as u64,
@@ -372,16 +607,22 @@ mod tests {
                 "first aligned run above the used frame"
             );
             // 1 MiB aligned to 2 MiB: 2 MiB is free and 3 MiB is a hole, so 4 MiB.
-            let big = frames.allocate_contiguous(256, 2 * MIB as usize).unwrap();
+            let big = frames
+                .allocate_contiguous(256, 2 * MIB as usize, Owner::Kernel)
+                .unwrap();
             assert_eq!(big as u64, 2 * MIB);
-            let bigger = frames.allocate_contiguous(512, 2 * MIB as usize).unwrap();
+            let bigger = frames
+                .allocate_contiguous(512, 2 * MIB as usize, Owner::Kernel)
+                .unwrap();
             assert_eq!(bigger as u64, 4 * MIB);
-            frames.free_contiguous(bigger, 512).unwrap();
-            frames.free_contiguous(big, 256).unwrap();
-            frames.free_contiguous(run, 16).unwrap();
-            frames.free(single).unwrap();
+            frames.free_contiguous(bigger, 512, Owner::Kernel).unwrap();
+            frames.free_contiguous(big, 256, Owner::Kernel).unwrap();
+            frames.free_contiguous(run, 16, Owner::Kernel).unwrap();
+            frames.free(single, Owner::Kernel).unwrap();
             assert_eq!(frames.counts().used, 0);
-            assert!(frames.allocate_contiguous(4096, FRAME_SIZE).is_err());
+            assert!(frames
+                .allocate_contiguous(4096, FRAME_SIZE, Owner::Kernel)
+                .is_err());
         });
     }
 
@@ -397,15 +638,17 @@ mod tests {
             // Nothing is usable at 2 GiB, and 4 GiB itself is out of reach.
             let align = 1 << 31;
             assert_eq!(
-                frames.allocate_contiguous(1, align),
+                frames.allocate_contiguous(1, align, Owner::Kernel),
                 Err(FrameError::OutOfFrames { count: 1, align })
             );
-            let high = frames.allocate_contiguous(4096, 16 << 20).unwrap();
+            let high = frames
+                .allocate_contiguous(4096, 16 << 20, Owner::Kernel)
+                .unwrap();
             assert_eq!(high as u64, (1 << 32) - 16 * MIB);
-            frames.free_contiguous(high, 4096).unwrap();
+            frames.free_contiguous(high, 4096, Owner::Kernel).unwrap();
             // Take everything: the top frame below 4 GiB is among them.
             let mut highest = 0;
-            while let Ok(address) = frames.allocate() {
+            while let Ok(address) = frames.allocate(Owner::Kernel) {
                 highest = highest.max(address);
             }
             assert_eq!(highest as u64, top);
@@ -413,8 +656,9 @@ mod tests {
     }
 
     proptest! {
-        /// Random allocate / free / contiguous sequences against a set of
-        /// used frames.
+        /// Random allocate / free / contiguous sequences by several owners
+        /// against a model: a list of runs and who holds each. A free by
+        /// the wrong owner is tried first, and must change nothing.
         #[test]
         fn agrees_with_a_model(
             operations in prop::collection::vec((0u8..4, 1usize..40, 0u32..6, any::<usize>()), 0..200),
@@ -423,36 +667,51 @@ mod tests {
             let mut storage = vec![0u32; FrameAllocator::storage_words(&map)];
             let mut frames = FrameAllocator::new(&map, &mut storage);
             let available = map.available_frames();
-            let mut used: Vec<(usize, usize)> = Vec::new();
-            for (kind, count, align_shift, pick) in operations {
+            let mut used: Vec<(usize, usize, Owner)> = Vec::new();
+            for (kind, count, shift, pick) in operations {
+                let owner = Owner::ALL[pick % Owner::ALL.len()];
                 match kind {
-                    0 => if let Ok(address) = frames.allocate() { used.push((address, 1)) },
+                    0 => if let Ok(address) = frames.allocate(owner) { used.push((address, 1, owner)) },
                     1 => {
-                        let align = FRAME_SIZE << align_shift;
-                        if let Ok(address) = frames.allocate_contiguous(count, align) {
+                        let align = FRAME_SIZE << shift;
+                        if let Ok(address) = frames.allocate_contiguous(count, align, owner) {
                             prop_assert_eq!(address % align, 0);
-                            used.push((address, count));
+                            used.push((address, count, owner));
                         }
                     }
                     _ if !used.is_empty() => {
-                        let (address, count) = used.swap_remove(pick % used.len());
-                        frames.free_contiguous(address, count).unwrap();
-                        prop_assert_eq!(frames.free(address), Err(FrameError::DoubleFree { address }));
+                        let (address, count, holder) = used.swap_remove(pick % used.len());
+                        let stranger = Owner::ALL[(holder as usize + shift as usize) % Owner::ALL.len()];
+                        if stranger != holder {
+                            let before = frames.counts();
+                            prop_assert_eq!(
+                                frames.free_contiguous(address, count, stranger),
+                                Err(FrameError::NotYours { address, holder, by: stranger })
+                            );
+                            prop_assert_eq!(frames.counts(), before);
+                        }
+                        frames.free_contiguous(address, count, holder).unwrap();
+                        prop_assert_eq!(frames.free(address, holder), Err(FrameError::DoubleFree { address }));
                     }
                     _ => {}
                 }
-                // No frame is handed out twice, none is reserved.
+                // No frame is handed out twice, none is reserved, and each
+                // is tagged with its holder.
                 let mut all = BTreeSet::new();
-                for &(address, count) in &used {
+                for &(address, count, holder) in &used {
                     for frame in 0..count {
                         let frame = address + frame * FRAME_SIZE;
                         prop_assert!(map.available().iter().any(|r| (r.start..r.end).contains(&(frame as u64))));
                         prop_assert!(all.insert(frame), "frame {:#x} handed out twice", frame);
-                        prop_assert!(!frames.is_free(frame));
+                        prop_assert_eq!(frames.state(frame), Some(FrameState::Held(holder)));
                     }
                 }
                 prop_assert_eq!(frames.counts().used, all.len());
                 prop_assert_eq!(frames.counts().free, available - all.len());
+                for owner in Owner::ALL {
+                    let held: usize = used.iter().filter(|run| run.2 == owner).map(|run| run.1).sum();
+                    prop_assert_eq!(frames.counts().held_by(owner), held);
+                }
             }
         }
     }

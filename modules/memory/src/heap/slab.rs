@@ -445,6 +445,16 @@ impl<H: Heap> SlabHeap<H> {
         Ok(())
     }
 
+    /// Whether `address` lies inside a free block of the heap beneath (a
+    /// walk of every block: only on the way to reporting an error).
+    fn inside_free_block(&self, address: usize) -> bool {
+        let mut inside = false;
+        self.inner.for_each_block(&mut |block| {
+            inside |= block.free && (block.start..block.start + block.size).contains(&address);
+        });
+        inside
+    }
+
     fn object_size(&self, slab: usize) -> usize {
         CLASS_SIZES[usize::from(self.header(slab).class)]
     }
@@ -545,7 +555,18 @@ impl<H: Heap> Heap for SlabHeap<H> {
                 return self.deallocate_object(slab, index, address, layout);
             }
         }
-        self.inner.deallocate(pointer, layout)
+        match self.inner.deallocate(pointer, layout) {
+            // The last object of a slab took the slab with it when it was
+            // freed: its span went back to the heap beneath, so a second
+            // free of it lands inside a free block there. That is a double
+            // free, not a pointer nobody handed out.
+            Err(HeapError::InvalidPointer { address })
+                if layout.size() <= LARGEST_OBJECT && self.inside_free_block(address) =>
+            {
+                Err(HeapError::DoubleFree { address })
+            }
+            result => result,
+        }
     }
 
     /// A slab object stays put while the new size is in its class, and
@@ -699,6 +720,36 @@ mod tests {
         let peak_used = fresh.peak_used.max(4096);
         assert_eq!(heap.inner().stats(), HeapStats { peak_used, ..fresh });
         heap.check_integrity().unwrap();
+    }
+
+    /// The second free of a slab's last object comes after the slab went
+    /// back to the heap beneath; it is still called a double free.
+    #[test]
+    fn freeing_a_released_slabs_last_object_again_is_a_double_free() {
+        fn check<H: Heap + Default>() {
+            let (_arena, mut heap) = slab_heap::<H>(64 * 1024);
+            let l = layout(40, 8);
+            let only = heap.allocate(l).unwrap();
+            let address = only.as_ptr() as usize;
+            heap.deallocate(only, l).unwrap();
+            assert_eq!(heap.inner().stats().allocations, 0, "the slab went back");
+            let before = heap.stats();
+            assert_eq!(
+                heap.deallocate(only, l),
+                Err(HeapError::DoubleFree { address })
+            );
+            assert_eq!(heap.stats(), before);
+            heap.check_integrity().unwrap();
+            // A pointer into a block that is in use is not a double free.
+            let big = heap.allocate(layout(4000, 8)).unwrap();
+            let inside = NonNull::new(big.as_ptr().wrapping_add(512)).unwrap();
+            assert!(matches!(
+                heap.deallocate(inside, l),
+                Err(HeapError::InvalidPointer { .. })
+            ));
+        }
+        check::<BuddyHeap>();
+        check::<PoolHeap>();
     }
 
     #[test]

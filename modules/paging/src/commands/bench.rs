@@ -11,6 +11,7 @@ use crate::growing_heap;
 use crate::kernel_space;
 use crate::layout::PAGE_SIZE;
 use core::alloc::{GlobalAlloc, Layout};
+use memory::frames::Owner;
 use memory::kernel::println;
 use memory::kernel::shell::args::{Args, CommandError};
 use memory::kernel::shell::registry::Command;
@@ -132,8 +133,8 @@ fn frame_pairs(rounds: u64) -> Option<Pairs> {
     time_pairs(
         rounds,
         &mut setup::frames(),
-        |frames, _| frames.allocate().ok(),
-        |frames, frame| frames.free(frame).ok(),
+        |frames, _| frames.allocate(Owner::Kernel).ok(),
+        |frames, frame| frames.free(frame, Owner::Kernel).ok(),
     )
 }
 

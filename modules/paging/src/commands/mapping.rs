@@ -3,7 +3,8 @@
 
 use crate::kernel_space::space;
 use crate::layout::{SCRATCH_END, SCRATCH_START};
-use crate::page_table::{MapError, PAGE_SIZE};
+use crate::page_table::PAGE_SIZE;
+use memory::frames::{FrameState, Owner};
 use memory::kernel::println;
 use memory::kernel::shell::args::{Args, CommandError};
 use memory::kernel::shell::registry::Command;
@@ -13,7 +14,8 @@ use x86::bits32::paging::PTFlags;
 pub const MAP_COMMAND: Command = Command {
     name: "map",
     usage: "VADDR [PADDR]",
-    summary: "map the page at VADDR (scratch window) to a new frame, or to the frame at PADDR",
+    summary:
+        "map the page at VADDR (scratch window) to a new frame, or read-only to the frame at PADDR",
     run: map,
 };
 
@@ -44,20 +46,16 @@ fn map<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let page = scratch_page(super::address(args, "VADDR")?)?;
     let physical = args.optional_number("PADDR")?;
     args.finish()?;
-    if let Some(physical) = physical {
-        let frame = match usize::try_from(physical) {
-            Ok(frame) if physical <= u64::from(u32::MAX) && frame.is_multiple_of(PAGE_SIZE) => {
-                frame
-            }
-            _ => {
-                println!("map: PADDR {physical:#x} is not a 32-bit, page-aligned address");
-                return Err(CommandError::Reported);
-            }
-        };
-        let result = space().map(page, frame, PTFlags::RW);
-        return report_map(page, frame, false, result);
+    match physical {
+        Some(physical) => map_existing(page, physical),
+        None => map_fresh(page),
     }
-    let frame = frames().allocate();
+}
+
+/// `map VADDR`: a fresh frame, writable, which the mapping owns (`unmap`
+/// gives it back).
+fn map_fresh<'a>(page: usize) -> Result<(), CommandError<'a>> {
+    let frame = frames().allocate(Owner::Mapping);
     let frame = match frame {
         Ok(frame) => frame,
         Err(error) => {
@@ -66,52 +64,75 @@ fn map<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         }
     };
     let result = space().map_owned(page, frame, PTFlags::RW);
-    report_map(page, frame, true, result)
+    if let Err(error) = result {
+        let _ = frames().free(frame, Owner::Mapping);
+        println!("map: {error}");
+        return Err(CommandError::Reported);
+    }
+    println!("map: mapped {page:#010x} -> {frame:#010x} read-write (new frame)");
+    Ok(())
 }
 
-fn report_map<'a>(
-    page: usize,
-    frame: usize,
-    owned: bool,
-    result: Result<(), MapError>,
-) -> Result<(), CommandError<'a>> {
-    match result {
-        Ok(()) => {
+/// `map VADDR PADDR`: a window onto a frame someone else holds, so it is
+/// read-only — a writable alias of the page directory or the kernel's code
+/// would let one typo corrupt the kernel. A free frame is refused: the
+/// allocator could hand it out while the window still shows it.
+fn map_existing<'a>(page: usize, physical: u64) -> Result<(), CommandError<'a>> {
+    let frame = match usize::try_from(physical) {
+        Ok(frame) if frame.is_multiple_of(PAGE_SIZE) => frame,
+        _ => {
+            println!("map: PADDR {physical:#x} is not a 32-bit, page-aligned address");
+            return Err(CommandError::Reported);
+        }
+    };
+    let state = frames().state(frame);
+    let what = match state {
+        Some(FrameState::Free) => {
             println!(
-                "map: mapped {page:#010x} -> {frame:#010x} read-write{}",
-                if owned { " (new frame)" } else { "" }
+                "map: frame {frame:#010x} is free: the allocator could hand it out while it is \
+                 mapped here. Map a fresh frame with 'map VADDR' instead"
             );
-            Ok(())
+            return Err(CommandError::Reported);
         }
-        Err(error) => {
-            if owned {
-                let _ = frames().free(frame);
-            }
-            println!("map: {error}");
-            Err(CommandError::Reported)
-        }
+        Some(FrameState::Held(owner)) => owner.name(),
+        Some(FrameState::Reserved) => "reserved",
+        None => "not RAM",
+    };
+    let result = space().map(page, frame, PTFlags::empty());
+    if let Err(error) = result {
+        println!("map: {error}");
+        return Err(CommandError::Reported);
     }
+    println!(
+        "map: mapped {page:#010x} -> {frame:#010x} read-only (frame: {what}; \
+         a window onto someone else's frame is never writable)"
+    );
+    Ok(())
 }
 
 fn unmap<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let page = scratch_page(super::address(args, "VADDR")?)?;
     args.finish()?;
     let result = space().unmap(page);
-    match result {
-        Ok((frame, owned)) => {
-            let freed = owned && frames().free(frame).is_ok();
-            println!(
-                "unmap: unmapped {page:#010x} (was {frame:#010x}){}",
-                if freed {
-                    "; frame freed"
-                } else {
-                    "; frame kept (map was given it)"
-                }
-            );
+    let (frame, owned) = match result {
+        Ok(unmapped) => unmapped,
+        Err(error) => {
+            println!("unmap: {error}");
+            return Err(CommandError::Reported);
+        }
+    };
+    if !owned {
+        println!("unmap: unmapped {page:#010x} (was {frame:#010x}); frame kept (map did not allocate it)");
+        return Ok(());
+    }
+    let freed = frames().free(frame, Owner::Mapping);
+    match freed {
+        Ok(()) => {
+            println!("unmap: unmapped {page:#010x} (was {frame:#010x}); frame freed");
             Ok(())
         }
         Err(error) => {
-            println!("unmap: {error}");
+            println!("unmap: unmapped {page:#010x}, but its frame was not freed: {error}");
             Err(CommandError::Reported)
         }
     }
