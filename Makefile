@@ -80,13 +80,14 @@ test-isos: build
 	done
 
 # Every chapter's ISO and test ISO, and one test ISO per variant listed in
-# its ktest.conf ("test heap=pool" ...).
+# its ktest.conf ("test heap=pool" ...; commas join the words of a variant:
+# heap=pool,pool=best is "test heap=pool pool=best").
 isos: test-isos
 	@for chapter in $(CHAPTERS); do \
 		elf=$(KERNEL_DIR)/strata-$$chapter; \
 		tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter.iso || exit 1; \
 		for variant in $$(sed -n 's/^variants *= *//p' modules/$$chapter/ktest.conf 2>/dev/null); do \
-			tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter-test-$${variant//=/-}.iso "test $$variant" \
+			tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter-test-$${variant//[=,]/-}.iso "test $${variant//,/ }" \
 			|| exit 1; \
 		done; \
 	done
