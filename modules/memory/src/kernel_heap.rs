@@ -2,13 +2,15 @@
 //! `String` and `BTreeMap`.
 //!
 //! Which heap it is comes from the kernel command line — `heap=buddy`
-//! (the default), `heap=pool` or `heap=bump` — with two layers in front:
+//! (the default), `heap=pool` or `heap=bump`, and for the pool
+//! `pool=first|best` — with two layers in front:
 //!
 //! ```text
 //!   HEAP: LockedHeap<KernelHeap>      the lock, GlobalAlloc, call sites
 //!     DebugHeap   heapdebug=off|poison|full   (default off: a pass-through)
 //!       SlabHeap  slab=on|off                 (default on: objects <= 1 KiB)
 //!         AnyHeap heap=buddy|pool|bump        (default buddy)
+//!                 pool=first|best             (the pool's fit; default first)
 //! ```
 //!
 //! Its memory is a run of
@@ -27,7 +29,7 @@
 
 use crate::heap::debug::HeapBug;
 use crate::heap::{
-    AnyHeap, DebugHeap, DebugMode, Heap, HeapError, HeapKind, HeapStats, LockedHeap, SlabHeap,
+    AnyHeap, DebugHeap, DebugMode, Fit, Heap, HeapError, HeapKind, HeapStats, LockedHeap, SlabHeap,
 };
 use crate::setup;
 use core::alloc::Layout;
@@ -40,7 +42,7 @@ pub type KernelHeap = DebugHeap<SlabHeap<AnyHeap>>;
 /// The kernel heap. Empty (every allocation fails) until [`init`].
 #[global_allocator]
 pub static HEAP: LockedHeap<KernelHeap> = LockedHeap::new(KernelHeap::new(
-    SlabHeap::new(AnyHeap::new(HeapKind::Buddy), true),
+    SlabHeap::new(AnyHeap::new(HeapKind::Buddy, Fit::First), true),
     DebugMode::Off,
 ));
 
@@ -48,6 +50,11 @@ impl KernelHeap {
     /// Which heap is at the bottom.
     pub fn kind(&self) -> HeapKind {
         self.inner().inner().kind()
+    }
+
+    /// The pool's placement policy, if the pool is at the bottom.
+    pub fn fit(&self) -> Option<Fit> {
+        self.inner().inner().fit()
     }
 
     /// The slab front end.
@@ -68,6 +75,9 @@ impl KernelHeap {
 pub struct HeapOptions {
     /// `heap=buddy|pool|bump`.
     pub kind: HeapKind,
+    /// `pool=first|best`: how the pool picks a free chunk (only the pool
+    /// has a choice; the other heaps ignore it).
+    pub fit: Fit,
     /// `slab=on|off`.
     pub slabs: bool,
     /// `heapdebug=off|poison|full`.
@@ -90,8 +100,8 @@ pub(crate) fn init() {
     unsafe { install(options, start, size) };
 }
 
-/// `heap=`, `slab=` and `heapdebug=` from the kernel command line; a value
-/// that is not one of the choices is reported and the default used.
+/// `heap=`, `pool=`, `slab=` and `heapdebug=` from the kernel command line;
+/// a value that is not one of the choices is reported and the default used.
 pub fn options_from_command_line() -> HeapOptions {
     let line = boot::command_line();
     let pick = |key: &str, choices: &str| {
@@ -105,6 +115,9 @@ pub fn options_from_command_line() -> HeapOptions {
         kind: pick("heap", "buddy,pool,bump")
             .and_then(HeapKind::parse)
             .unwrap_or(HeapKind::Buddy),
+        fit: pick("pool", "first,best")
+            .and_then(Fit::parse)
+            .unwrap_or(Fit::First),
         slabs: pick("slab", "on,off") != Some("off"),
         debug: pick("heapdebug", "off,poison,full")
             .and_then(DebugMode::parse)
@@ -121,7 +134,7 @@ pub fn options_from_command_line() -> HeapOptions {
 pub unsafe fn install(options: HeapOptions, start: usize, size: usize) {
     let mut heap = HEAP.lock();
     *heap = KernelHeap::new(
-        SlabHeap::new(AnyHeap::new(options.kind), options.slabs),
+        SlabHeap::new(AnyHeap::new(options.kind, options.fit), options.slabs),
         options.debug,
     );
     heap.set_reporter(report_bug);
@@ -132,9 +145,13 @@ pub unsafe fn install(options: HeapOptions, start: usize, size: usize) {
     drop(heap);
     HEAP.set_error_reporter(report_misuse);
     HEAP.record_call_sites(options.debug != DebugMode::Off);
+    let kind = match (options.kind, options.fit) {
+        (HeapKind::Pool, Fit::First) => "first-fit pool",
+        (HeapKind::Pool, Fit::Best) => "best-fit pool",
+        (kind, _) => kind.name(),
+    };
     log::info!(
-        "heap: {} heap of {} KiB at {start:#x}, slabs {}, heapdebug={}",
-        options.kind.name(),
+        "heap: {kind} heap of {} KiB at {start:#x}, slabs {}, heapdebug={}",
         size / 1024,
         if options.slabs { "on" } else { "off" },
         options.debug.name()
@@ -169,9 +186,13 @@ pub fn extend_summary(extension: SummaryExtension) {
     SUMMARY_EXTENSION.call_once(|| extension);
 }
 
-/// `key=value` summary of heap statistics, as `heap` prints first.
-pub fn print_summary(kind: &str, stats: &HeapStats) {
-    let mut line = kernel::shell::format::FixedText::<320>::new();
+/// The summary line `heap` prints first.
+pub type SummaryLine = kernel::shell::format::FixedText<320>;
+
+/// `key=value` summary of heap statistics, as `heap` prints first; `fit` is
+/// the pool's policy (`fit=first|best`, after the figures), if it is the pool.
+pub fn summary_line(kind: &str, fit: Option<Fit>, stats: &HeapStats) -> SummaryLine {
+    let mut line = SummaryLine::new();
     let _ = write!(
         line,
         "heap: kind={kind} total={} used={} free={} largest={} allocations={} peak={} requested={}",
@@ -183,10 +204,18 @@ pub fn print_summary(kind: &str, stats: &HeapStats) {
         stats.peak_used,
         stats.requested
     );
+    if let Some(fit) = fit {
+        let _ = write!(line, " fit={}", fit.name());
+    }
     if let Some(extend) = SUMMARY_EXTENSION.get() {
         let _ = extend(&mut line);
     }
-    kernel::println!("{}", line.as_str());
+    line
+}
+
+/// Prints [`summary_line`].
+pub fn print_summary(kind: &str, fit: Option<Fit>, stats: &HeapStats) {
+    kernel::println!("{}", summary_line(kind, fit, stats).as_str());
 }
 
 #[alloc_error_handler]
