@@ -197,7 +197,12 @@ fn efficiency_bars(area: &Area, results: &Results, allocators: &[&str]) -> Resul
     chart
         .configure_mesh()
         .x_labels(allocators.len())
-        .x_label_formatter(&|x| label_at(&names, *x).replace("_allocator", ""))
+        // Short names: eight full ones would overlap under their bars.
+        .x_label_formatter(&|x| {
+            label_at(&names, *x)
+                .replace("_allocator", "")
+                .replace("strata-", "")
+        })
         .draw()?;
     for (index, (allocator, colour)) in allocators.iter().zip(COLOURS).enumerate() {
         let Some(live) = results.get("heap_efficiency", "10000", allocator, "live_fraction") else {
