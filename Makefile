@@ -80,14 +80,15 @@ test-isos: build
 	done
 
 # Every chapter's ISO and test ISO, one test ISO per variant listed in its
-# ktest.conf ("test heap=pool" ...), and one ISO per e2e script that asks for
-# a kernel command line of its own (`cmdline ...`).
+# ktest.conf ("test heap=pool" ...; commas join the words of a variant:
+# heap=pool,pool=best is "test heap=pool pool=best"), and one ISO per e2e
+# script that asks for a kernel command line of its own (`cmdline ...`).
 isos: test-isos
 	@for chapter in $(CHAPTERS); do \
 		elf=$(KERNEL_DIR)/strata-$$chapter; \
 		tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter.iso || exit 1; \
 		for variant in $$(sed -n 's/^variants *= *//p' modules/$$chapter/ktest.conf 2>/dev/null); do \
-			tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter-test-$${variant//=/-}.iso "test $$variant" \
+			tools/make-iso.sh $$elf $$chapter $(ISO_DIR)/strata-$$chapter-test-$${variant//[=,]/-}.iso "test $${variant//,/ }" \
 			|| exit 1; \
 		done; \
 		for script in $$(ls modules/$$chapter/e2e/*.e2e 2>/dev/null); do \

@@ -2,13 +2,15 @@
 //! `String` and `BTreeMap`.
 //!
 //! Which heap it is comes from the kernel command line — `heap=buddy`
-//! (the default), `heap=pool` or `heap=bump` — with two layers in front:
+//! (the default), `heap=pool` or `heap=bump`, and for the pool
+//! `pool=first|best` — with two layers in front:
 //!
 //! ```text
 //!   HEAP: LockedHeap<KernelHeap>      the lock, GlobalAlloc, call sites
 //!     DebugHeap   heapdebug=off|poison|full   (default off: a pass-through)
 //!       SlabHeap  slab=on|off                 (default on: objects <= 1 KiB)
 //!         AnyHeap heap=buddy|pool|bump        (default buddy)
+//!                 pool=first|best             (the pool's fit; default first)
 //! ```
 //!
 //! Its memory is a run of
@@ -27,7 +29,7 @@
 
 use crate::heap::debug::HeapBug;
 use crate::heap::{
-    AnyHeap, DebugHeap, DebugMode, Heap, HeapError, HeapKind, HeapStats, LockedHeap, SlabHeap,
+    AnyHeap, DebugHeap, DebugMode, Fit, Heap, HeapError, HeapKind, HeapStats, LockedHeap, SlabHeap,
 };
 use crate::setup;
 use core::alloc::Layout;
@@ -40,7 +42,7 @@ pub type KernelHeap = DebugHeap<SlabHeap<AnyHeap>>;
 /// The kernel heap. Empty (every allocation fails) until [`init`].
 #[global_allocator]
 pub static HEAP: LockedHeap<KernelHeap> = LockedHeap::new(KernelHeap::new(
-    SlabHeap::new(AnyHeap::new(HeapKind::Buddy), true),
+    SlabHeap::new(AnyHeap::new(HeapKind::Buddy, Fit::First), true),
     DebugMode::Off,
 ));
 
@@ -48,6 +50,11 @@ impl KernelHeap {
     /// Which heap is at the bottom.
     pub fn kind(&self) -> HeapKind {
         self.inner().inner().kind()
+    }
+
+    /// The pool's placement policy, if the pool is at the bottom.
+    pub fn fit(&self) -> Option<Fit> {
+        self.inner().inner().fit()
     }
 
     /// The slab front end.
@@ -68,6 +75,9 @@ impl KernelHeap {
 pub struct HeapOptions {
     /// `heap=buddy|pool|bump`.
     pub kind: HeapKind,
+    /// `pool=first|best`: how the pool picks a free chunk (only the pool
+    /// has a choice; the other heaps ignore it).
+    pub fit: Fit,
     /// `slab=on|off`.
     pub slabs: bool,
     /// `heapdebug=off|poison|full`.
@@ -97,6 +107,10 @@ pub const OPTIONS: &[KernelOption] = &[
         values: "buddy|pool|bump",
     },
     KernelOption {
+        name: "pool",
+        values: "first|best",
+    },
+    KernelOption {
         name: "slab",
         values: "on|off",
     },
@@ -106,8 +120,8 @@ pub const OPTIONS: &[KernelOption] = &[
     },
 ];
 
-/// `heap=`, `slab=` and `heapdebug=` from the kernel command line; a value
-/// that is not one of the choices is reported and the default used.
+/// `heap=`, `pool=`, `slab=` and `heapdebug=` from the kernel command line;
+/// a value that is not one of the choices is reported and the default used.
 pub fn options_from_command_line() -> HeapOptions {
     command_line::register(OPTIONS);
     let pick = |key: &str, choices: &str| {
@@ -117,15 +131,27 @@ pub fn options_from_command_line() -> HeapOptions {
         }
         Some(value)
     };
-    HeapOptions {
+    let options = HeapOptions {
         kind: pick("heap", "buddy,pool,bump")
             .and_then(HeapKind::parse)
             .unwrap_or(HeapKind::Buddy),
+        fit: pick("pool", "first,best")
+            .and_then(Fit::parse)
+            .unwrap_or(Fit::First),
         slabs: command_line::switch("slab", true),
         debug: pick("heapdebug", "off,poison,full")
             .and_then(DebugMode::parse)
             .unwrap_or(DebugMode::Off),
+    };
+    if options.kind != HeapKind::Pool {
+        if let Some(fit) = command_line::option("pool") {
+            log::warn!(
+                "pool={fit} has no effect: the heap is {} (pool= applies to heap=pool)",
+                options.kind.name()
+            );
+        }
     }
+    options
 }
 
 /// Makes [`HEAP`] an empty heap as `options` say, with `[start, start +
@@ -137,7 +163,7 @@ pub fn options_from_command_line() -> HeapOptions {
 pub unsafe fn install(options: HeapOptions, start: usize, size: usize) {
     let mut heap = HEAP.lock();
     *heap = KernelHeap::new(
-        SlabHeap::new(AnyHeap::new(options.kind), options.slabs),
+        SlabHeap::new(AnyHeap::new(options.kind, options.fit), options.slabs),
         options.debug,
     );
     heap.set_reporter(report_bug);
@@ -148,9 +174,13 @@ pub unsafe fn install(options: HeapOptions, start: usize, size: usize) {
     drop(heap);
     HEAP.set_error_reporter(report_misuse);
     HEAP.record_call_sites(options.debug != DebugMode::Off);
+    let kind = match (options.kind, options.fit) {
+        (HeapKind::Pool, Fit::First) => "first-fit pool",
+        (HeapKind::Pool, Fit::Best) => "best-fit pool",
+        (kind, _) => kind.name(),
+    };
     log::info!(
-        "heap: {} heap of {} at {start:#x}, slabs {}, heapdebug={}",
-        options.kind.name(),
+        "heap: {kind} heap of {} at {start:#x}, slabs {}, heapdebug={}",
         kernel::shell::format::ByteSize(size as u64),
         if options.slabs { "on" } else { "off" },
         options.debug.name()
@@ -185,9 +215,13 @@ pub fn extend_summary(extension: SummaryExtension) {
     SUMMARY_EXTENSION.call_once(|| extension);
 }
 
-/// `key=value` summary of heap statistics, as `heap` prints first.
-pub fn print_summary(kind: &str, stats: &HeapStats) {
-    let mut line = kernel::shell::format::FixedText::<512>::new();
+/// The summary line `heap` prints first.
+pub type SummaryLine = kernel::shell::format::FixedText<512>;
+
+/// `key=value` summary of heap statistics, as `heap` prints first; `fit` is
+/// the pool's policy (`fit=first|best`, after the figures), if it is the pool.
+pub fn summary_line(kind: &str, fit: Option<Fit>, stats: &HeapStats) -> SummaryLine {
+    let mut line = SummaryLine::new();
     let _ = write!(
         line,
         "heap: kind={kind} total={} used={} free={} largest={} allocations={} peak={} requested={}",
@@ -199,10 +233,18 @@ pub fn print_summary(kind: &str, stats: &HeapStats) {
         stats.peak_used,
         stats.requested
     );
+    if let Some(fit) = fit {
+        let _ = write!(line, " fit={}", fit.name());
+    }
     if let Some(extend) = SUMMARY_EXTENSION.get() {
         let _ = extend(&mut line);
     }
-    kernel::shell::print_summary(format_args!("{}", line.as_str()));
+    line
+}
+
+/// Prints [`summary_line`].
+pub fn print_summary(kind: &str, fit: Option<Fit>, stats: &HeapStats) {
+    kernel::shell::print_summary(format_args!("{}", summary_line(kind, fit, stats).as_str()));
 }
 
 #[alloc_error_handler]

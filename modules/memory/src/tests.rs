@@ -1,10 +1,11 @@
 //! Chapter 2's in-kernel tests: the heap and the frame allocator on the real
 //! (emulated) machine, at 16 MiB, 128 MiB and 1 GiB of RAM, under the buddy
-//! heap and again under the pool (`heap=pool`, see `ktest.conf`).
+//! heap and again under the pool, first fit (`heap=pool`) and best fit
+//! (`heap=pool,pool=best`; see `ktest.conf`).
 
 use crate::frames::{FrameError, FrameState, Owner, FRAME_SIZE};
-use crate::heap::{Heap, HeapKind};
-use crate::kernel_heap::HEAP;
+use crate::heap::{Fit, Heap, HeapKind};
+use crate::kernel_heap::{summary_line, HEAP};
 use crate::memory_map::{PhysRange, FRAME_SIZE as FRAME_SIZE_U64};
 use crate::setup::{frames, memory_map};
 use alloc::boxed::Box;
@@ -24,6 +25,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest::new(
         "heap::kind_follows_the_command_line",
         kind_follows_the_command_line,
+    ),
+    KernelTest::new(
+        "heap::fit_follows_the_command_line",
+        fit_follows_the_command_line,
     ),
     KernelTest::new("heap::a_single_box", a_single_box),
     KernelTest::new("heap::vec_of_1000_pushes", vec_of_1000_pushes),
@@ -85,6 +90,26 @@ fn kind_follows_the_command_line() {
         HEAP.lock().stats().total >= 256 << 10,
         "the heap has memory"
     );
+}
+
+/// `pool=first|best` reaches the pool, and `heap` shows it (`fit=best`);
+/// the other heaps have no fit.
+fn fit_follows_the_command_line() {
+    let chosen = kernel::command_line::option("pool")
+        .and_then(Fit::parse)
+        .unwrap_or(Fit::First);
+    let (kind, name, fit, stats) = {
+        let heap = HEAP.lock();
+        (heap.kind(), heap.name(), heap.fit(), heap.stats())
+    };
+    let expected = (kind == HeapKind::Pool).then_some(chosen);
+    assert_eq!(fit, expected);
+    let summary = summary_line(name, fit, &stats);
+    let shown = summary
+        .as_str()
+        .split_whitespace()
+        .find_map(|pair| pair.strip_prefix("fit="));
+    assert_eq!(shown, expected.map(Fit::name), "in {}", summary.as_str());
 }
 
 fn a_single_box() {

@@ -12,7 +12,7 @@
 use crate::arena::Arena;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
-use memory::heap::{buddy, BuddyHeap, BumpHeap, Heap, PoolHeap, SlabHeap};
+use memory::heap::{buddy, BuddyHeap, BumpHeap, Fit, Heap, PoolHeap, SlabHeap};
 
 /// An allocator under test.
 pub trait Contender: GlobalAlloc + Sync {
@@ -38,43 +38,77 @@ pub trait Contender: GlobalAlloc + Sync {
     }
 }
 
-/// One of Strata's heaps behind a spin lock.
-pub struct Strata<H>(spin::Mutex<H>);
+/// One of Strata's heaps, set up as `S` says, behind a spin lock.
+pub struct Strata<S: StrataHeap>(spin::Mutex<S::Heap>);
 
-/// The Strata heaps that can be contenders, with their names.
-pub trait StrataHeap: Heap + Default + Send {
+/// A Strata heap as a contender: which heap, how it is set up, its name.
+/// Most are the heap itself with its defaults; the best-fit pool is the
+/// pool with another setting, so it gets a name of its own, [`BestFit`].
+pub trait StrataHeap {
+    type Heap: Heap + Send;
     const NAME: &'static str;
     const BLOCK_HEADER: usize;
+    /// A fresh, empty heap.
+    fn empty() -> Self::Heap;
 }
 
 impl StrataHeap for BuddyHeap {
+    type Heap = Self;
     const NAME: &'static str = "strata-buddy";
     const BLOCK_HEADER: usize = buddy::HEADER_SIZE;
+    fn empty() -> Self {
+        Self::new()
+    }
 }
 
 /// Objects in slabs have no header; larger blocks have the buddy's, so the
 /// header share is not one number and is not reported.
 impl StrataHeap for SlabHeap<BuddyHeap> {
+    type Heap = Self;
     const NAME: &'static str = "strata-slab";
     const BLOCK_HEADER: usize = 0;
+    fn empty() -> Self {
+        Self::default()
+    }
 }
 
+/// The pool as the kernel has it by default: first fit.
 impl StrataHeap for PoolHeap {
+    type Heap = Self;
     const NAME: &'static str = "strata-pool";
     const BLOCK_HEADER: usize = 0;
+    fn empty() -> Self {
+        Self::with_fit(Fit::First)
+    }
+}
+
+/// The pool with `pool=best`: the smallest free chunk that fits.
+pub struct BestFit;
+
+impl StrataHeap for BestFit {
+    type Heap = PoolHeap;
+    const NAME: &'static str = "strata-pool-best";
+    const BLOCK_HEADER: usize = 0;
+    fn empty() -> PoolHeap {
+        PoolHeap::with_fit(Fit::Best)
+    }
 }
 
 impl StrataHeap for BumpHeap {
+    type Heap = Self;
     const NAME: &'static str = "strata-bump";
     const BLOCK_HEADER: usize = 0;
+    fn empty() -> Self {
+        Self::new()
+    }
 }
 
-impl<H: StrataHeap> Contender for Strata<H> {
-    const NAME: &'static str = H::NAME;
-    const BLOCK_HEADER: usize = H::BLOCK_HEADER;
+impl<S: StrataHeap> Contender for Strata<S> {
+    const NAME: &'static str = S::NAME;
+    const BLOCK_HEADER: usize = S::BLOCK_HEADER;
 
     unsafe fn over(arena: &Arena) -> Self {
-        let mut heap = H::default();
+        let mut heap = S::empty();
         // SAFETY: the caller gives this heap the arena alone, for its life.
         unsafe { heap.add_region(arena.start() as usize, arena.size()) }
             .expect("a Strata heap accepts a 128 MiB arena");
@@ -89,7 +123,7 @@ impl<H: StrataHeap> Contender for Strata<H> {
 // SAFETY: the heap checks every pointer it is given back, hands out blocks
 // that do not overlap and are aligned as asked, and the mutex serialises
 // every call.
-unsafe impl<H: StrataHeap> GlobalAlloc for Strata<H> {
+unsafe impl<S: StrataHeap> GlobalAlloc for Strata<S> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.0
             .lock()
@@ -120,8 +154,10 @@ unsafe impl<H: StrataHeap> GlobalAlloc for Strata<H> {
 pub type StrataBuddy = Strata<BuddyHeap>;
 /// The buddy heap with slabs in front (the kernel's default).
 pub type StrataSlab = Strata<SlabHeap<BuddyHeap>>;
-/// Strata's first-fit pool.
+/// Strata's pool, first fit (the default, `pool=first`).
 pub type StrataPool = Strata<PoolHeap>;
+/// Strata's pool, best fit (`pool=best`).
+pub type StrataPoolBest = Strata<BestFit>;
 /// Strata's bump allocator (it reuses memory only when everything is freed,
 /// so under random frees it soon runs out; its figures show that).
 pub type StrataBump = Strata<BumpHeap>;

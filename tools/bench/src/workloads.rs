@@ -401,7 +401,7 @@ impl Workloads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contender::{StrataBuddy, StrataPool, StrataSlab};
+    use crate::contender::{StrataBuddy, StrataPool, StrataPoolBest, StrataSlab};
 
     #[test]
     fn percentiles_use_the_nearest_rank() {
@@ -442,6 +442,11 @@ mod tests {
         // power-of-two buddy.
         let pool = heap_efficiency::<StrataPool>(&arena, &plan, EFFICIENCY_SIZES[0]);
         assert!(pool.live > buddy.live, "{pool:?} vs {buddy:?}");
+        // Best fit is another pool: also no rounding, and a run of its own
+        // (not first fit's figures again).
+        let best = heap_efficiency::<StrataPoolBest>(&arena, &plan, EFFICIENCY_SIZES[0]);
+        assert!(best.live > buddy.live, "{best:?} vs {buddy:?}");
+        assert_ne!(best, pool);
         // Small objects: slabs round up less than the buddy's powers of two
         // plus header.
         let small = heap_efficiency::<StrataBuddy>(&arena, &plan, EFFICIENCY_SIZES[1]);

@@ -39,12 +39,12 @@ fn heap<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         Some(_) => return Err(CommandError::Usage("the only option is 'check'")),
     };
     args.finish()?;
-    let (name, stats, integrity) = {
+    let (name, fit, stats, integrity) = {
         let heap = HEAP.lock();
         let integrity = check.then(|| heap.check_integrity());
-        (heap.name(), heap.stats(), integrity)
+        (heap.name(), heap.fit(), heap.stats(), integrity)
     };
-    print_summary(name, &stats);
+    print_summary(name, fit, &stats);
     print_free_blocks(name, &stats);
     match integrity {
         None => Ok(()),

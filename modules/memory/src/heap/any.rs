@@ -1,10 +1,11 @@
-//! One heap chosen at boot: `heap=buddy|pool|bump` on the kernel command line.
+//! One heap chosen at boot: `heap=buddy|pool|bump` on the kernel command line
+//! (and, for the pool, `pool=first|best`).
 //!
 //! A `#[global_allocator]` is a single static, fixed at compile time, so the
 //! choice is made one level down: the static holds an [`AnyHeap`], an enum of
 //! the three heaps, which forwards every call to the one that was picked.
 
-use super::{BlockInfo, BuddyHeap, BumpHeap, Heap, HeapError, HeapStats, PoolHeap};
+use super::{BlockInfo, BuddyHeap, BumpHeap, Fit, Heap, HeapError, HeapStats, PoolHeap};
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
@@ -41,11 +42,12 @@ pub enum AnyHeap {
 }
 
 impl AnyHeap {
-    /// An empty heap of the given kind.
-    pub const fn new(kind: HeapKind) -> Self {
+    /// An empty heap of the given kind; `fit` is the pool's placement
+    /// policy (the other heaps have none and ignore it).
+    pub const fn new(kind: HeapKind, fit: Fit) -> Self {
         match kind {
             HeapKind::Buddy => AnyHeap::Buddy(BuddyHeap::new()),
-            HeapKind::Pool => AnyHeap::Pool(PoolHeap::new()),
+            HeapKind::Pool => AnyHeap::Pool(PoolHeap::with_fit(fit)),
             HeapKind::Bump => AnyHeap::Bump(BumpHeap::new()),
         }
     }
@@ -55,6 +57,14 @@ impl AnyHeap {
             AnyHeap::Buddy(_) => HeapKind::Buddy,
             AnyHeap::Pool(_) => HeapKind::Pool,
             AnyHeap::Bump(_) => HeapKind::Bump,
+        }
+    }
+
+    /// The pool's placement policy, if this is the pool.
+    pub fn fit(&self) -> Option<Fit> {
+        match self {
+            AnyHeap::Pool(pool) => Some(pool.fit()),
+            AnyHeap::Buddy(_) | AnyHeap::Bump(_) => None,
         }
     }
 
@@ -148,11 +158,20 @@ mod tests {
     fn kinds_parse_from_their_names_only() {
         for kind in HeapKind::ALL {
             assert_eq!(HeapKind::parse(kind.name()), Some(kind));
-            assert_eq!(AnyHeap::new(kind).kind(), kind);
-            assert_eq!(AnyHeap::new(kind).name(), kind.name());
+            assert_eq!(AnyHeap::new(kind, Fit::First).kind(), kind);
+            assert_eq!(AnyHeap::new(kind, Fit::First).name(), kind.name());
         }
         assert_eq!(HeapKind::parse("slab"), None);
         assert_eq!(HeapKind::parse(""), None);
         assert_eq!(HeapKind::parse("Buddy"), None);
+    }
+
+    #[test]
+    fn only_the_pool_has_a_fit() {
+        for fit in Fit::ALL {
+            assert_eq!(AnyHeap::new(HeapKind::Pool, fit).fit(), Some(fit));
+            assert_eq!(AnyHeap::new(HeapKind::Buddy, fit).fit(), None);
+            assert_eq!(AnyHeap::new(HeapKind::Bump, fit).fit(), None);
+        }
     }
 }

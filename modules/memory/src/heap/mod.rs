@@ -9,7 +9,7 @@
 //! | heap | file | allocate | free | good for |
 //! |------|------|----------|------|-----------|
 //! | [`BumpHeap`] | `bump.rs` | move a pointer | only all at once | boot-time tables, arenas |
-//! | [`PoolHeap`] | `pool.rs` | first fit in a free list | coalesce with both neighbours | any sizes, little waste |
+//! | [`PoolHeap`] | `pool.rs` | first or best fit in a free list | coalesce with both neighbours | any sizes, little waste |
 //! | [`BuddyHeap`] | `buddy.rs` | split a power of two | merge with the buddy | the kernel heap: no search |
 //!
 //! Every heap works on memory the *caller* gives it ([`Heap::add_region`]),
@@ -39,7 +39,7 @@ pub use bump::BumpHeap;
 pub use call_site::{CallSite, RETURN_CHAIN};
 pub use debug::{DebugHeap, DebugMode};
 pub use locked::LockedHeap;
-pub use pool::PoolHeap;
+pub use pool::{Fit, PoolHeap};
 pub use slab::SlabHeap;
 
 use core::alloc::Layout;

@@ -17,7 +17,7 @@
 //! its initial state (for the buddy heap: one maximal block per region).
 
 use super::{
-    BuddyHeap, BumpHeap, DebugHeap, DebugMode, Heap, HeapError, HeapStats, PoolHeap, SlabHeap,
+    BuddyHeap, BumpHeap, DebugHeap, DebugMode, Fit, Heap, HeapError, HeapStats, PoolHeap, SlabHeap,
 };
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -311,6 +311,11 @@ fn fresh_stats<H: Heap + Default>(len: usize) -> Result<HeapStats, TestCaseError
     Ok(heap.stats())
 }
 
+/// Says which of the pool's policies a failure happened under.
+fn in_fit(fit: Fit, error: TestCaseError) -> TestCaseError {
+    TestCaseError::fail(format!("{} fit: {error}", fit.name()))
+}
+
 fn check_live_blocks<H: Heap>(heap: &H, live: &[Live]) -> Result<(), TestCaseError> {
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(live.len());
     for block in live {
@@ -364,7 +369,11 @@ proptest! {
         len in prop_oneof![Just(65536usize), Just(5000), Just(8192)],
         operations in prop::collection::vec(operation(), 1..120),
     ) {
-        run_against_model(PoolHeap::new(), PoolHeap::check_integrity, len, Growth::Regions, &operations, None)?;
+        // The same operations under each placement policy.
+        for fit in Fit::ALL {
+            run_against_model(PoolHeap::with_fit(fit), PoolHeap::check_integrity, len, Growth::Regions, &operations, None)
+                .map_err(|error| in_fit(fit, error))?;
+        }
     }
 
     #[test]
@@ -400,7 +409,11 @@ proptest! {
         operations in prop::collection::vec(operation(), 1..120),
     ) {
         let settle: Settle<SlabHeap<PoolHeap>> = |heap| { heap.release_empty_slabs(); };
-        run_against_model(SlabHeap::default(), Heap::check_integrity, len, Growth::Regions, &operations, Some(settle))?;
+        for fit in Fit::ALL {
+            let heap = SlabHeap::new(PoolHeap::with_fit(fit), true);
+            run_against_model(heap, Heap::check_integrity, len, Growth::Regions, &operations, Some(settle))
+                .map_err(|error| in_fit(fit, error))?;
+        }
     }
 
     #[test]

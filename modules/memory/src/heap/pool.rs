@@ -1,8 +1,8 @@
-//! The first-fit pool: a free list of variable-sized chunks.
+//! The pool: a free list of variable-sized chunks, first fit or best fit.
 //!
-//! This is the allocator of seeds 001 (`palloc`, `palloc_ali`, `pfree`) and
-//! 002 (`allocate_memory`, `chunk_split`, `free_memory`), and of most C
-//! textbooks. Memory is a row of *chunks*, each with a 16-byte header:
+//! The C allocators this course started from work this way, as do most C
+//! textbooks' allocators. Memory is a row of *chunks*, each with a 16-byte
+//! header:
 //!
 //! ```text
 //!  +-------+------+-----------+-------+-----+----------------------------+
@@ -14,11 +14,11 @@
 //! ```
 //!
 //! Free chunks are also on a doubly linked free list, threaded through their
-//! payloads. *Allocation* walks the list and takes the first chunk that fits
-//! (first fit), *splitting* off the rest when it is big enough to be a chunk.
-//! *Freeing* merges the chunk with its upper neighbour and with its lower
-//! neighbour when they are free (*coalescing*), so two free chunks are never
-//! next to each other.
+//! payloads. *Allocation* walks the list for a chunk that fits — the first
+//! one, or the smallest one: see [`Fit`] — and *splits* off the rest when it
+//! is big enough to be a chunk. *Freeing* merges the chunk with its upper
+//! neighbour and with its lower neighbour when they are free (*coalescing*),
+//! so two free chunks are never next to each other.
 //!
 //! Compared with the buddy heap it wastes less (no rounding to powers of
 //! two) but allocation is O(free chunks) and the heap fragments over time.
@@ -65,23 +65,79 @@ fn check_value(address: usize, size: u32, prev_size: u32, state: u8) -> u32 {
     MAGIC ^ (address as u32).rotate_left(11) ^ size.rotate_left(3) ^ prev_size ^ u32::from(state)
 }
 
-/// A first-fit free-list heap over one or more regions.
+/// Which free chunk the pool allocates from (`pool=first|best` on the
+/// kernel command line).
+///
+/// *First fit* takes the first chunk on the free list with room: it often
+/// stops after a few chunks. *Best fit* takes the smallest chunk with room
+/// (alignment gap included), so it reads the whole list unless it meets an
+/// exact fit; on a tie it keeps the one found first, which is the one freed
+/// most recently (freed chunks go to the front of the list). What it buys is
+/// that big chunks stay big:
+///
+/// ```text
+///  free list: A (256 bytes) -> B (64 bytes)      then ask for 48 bytes
+///                                                (a 64-byte chunk)
+///  first fit: A [used 64 | free 192]   B [free 64]
+///  best fit:  A [free 256]             B [used 64]
+///
+///  Asking next for 240 bytes (a 256-byte chunk) now fails under first fit:
+///  it cut the only chunk big enough down to 192.
+/// ```
+///
+/// Which wins depends on the load: `docs/chapter-2-memory.md` has figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    First,
+    Best,
+}
+
+impl Fit {
+    pub const ALL: [Fit; 2] = [Fit::First, Fit::Best];
+
+    /// Parses the value of `pool=` on the kernel command line.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|fit| fit.name() == text)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fit::First => "first",
+            Fit::Best => "best",
+        }
+    }
+}
+
+/// A free-list heap over one or more regions.
 pub struct PoolHeap {
     regions: Regions,
     /// First free chunk (0 = none).
     free_head: usize,
     free_chunks: usize,
     counts: Accounting,
+    fit: Fit,
 }
 
 impl PoolHeap {
+    /// An empty first-fit pool.
     pub const fn new() -> Self {
+        Self::with_fit(Fit::First)
+    }
+
+    /// An empty pool that places blocks by `fit`.
+    pub const fn with_fit(fit: Fit) -> Self {
         Self {
             regions: Regions::new(),
             free_head: 0,
             free_chunks: 0,
             counts: Accounting::new(),
+            fit,
         }
+    }
+
+    /// How this pool picks a free chunk.
+    pub fn fit(&self) -> Fit {
+        self.fit
     }
 
     // ---- raw access: the only place this file touches memory ----
@@ -220,7 +276,7 @@ impl PoolHeap {
     /// Where a block of `need` chunk bytes with payload alignment `align`
     /// fits inside free chunk `chunk` of `size` bytes: the offset of the new
     /// chunk (0, or a gap big enough to stay a free chunk of its own).
-    fn fit(chunk: usize, size: usize, need: usize, align: usize) -> Option<usize> {
+    fn fits(chunk: usize, size: usize, need: usize, align: usize) -> Option<usize> {
         let mut payload = (chunk + HEADER_SIZE).next_multiple_of(align);
         let mut gap = payload - HEADER_SIZE - chunk;
         if gap != 0 && gap < MIN_CHUNK {
@@ -228,6 +284,29 @@ impl PoolHeap {
             gap = payload - HEADER_SIZE - chunk;
         }
         (gap.checked_add(need)? <= size).then_some(gap)
+    }
+
+    /// The free chunk to allocate `need` bytes aligned to `align` from, as
+    /// `(chunk, gap, size)`: the only place first and best fit differ.
+    fn find_free(&self, need: usize, align: usize) -> Option<(usize, usize, usize)> {
+        let mut found: Option<(usize, usize, usize)> = None;
+        let mut chunk = self.free_head;
+        while chunk != 0 {
+            let size = self.read_header(chunk).size as usize;
+            if let Some(gap) = Self::fits(chunk, size, need, align) {
+                // Strictly smaller only: on a tie the first found stays.
+                if found.is_none_or(|(_, _, smallest)| size < smallest) {
+                    found = Some((chunk, gap, size));
+                }
+                // No chunk that fits is smaller than `need`, so best fit
+                // can stop at an exact fit too.
+                if self.fit == Fit::First || size == need {
+                    break;
+                }
+            }
+            chunk = self.links(chunk).next;
+        }
+        found
     }
 
     /// Cuts `chunk` (used, `size` bytes) down to `keep` bytes when the rest
@@ -332,18 +411,7 @@ impl Heap for PoolHeap {
         check_alignment(layout)?;
         let need = Self::chunk_size_for(layout.size()).ok_or(out_of_memory(layout))?;
         let align = layout.align().max(GRANULE);
-        // First fit: the first free chunk with room.
-        let mut chunk = self.free_head;
-        let (gap, size) = loop {
-            if chunk == 0 {
-                return Err(out_of_memory(layout));
-            }
-            let size = self.read_header(chunk).size as usize;
-            if let Some(gap) = Self::fit(chunk, size, need, align) {
-                break (gap, size);
-            }
-            chunk = self.links(chunk).next;
-        };
+        let (chunk, gap, size) = self.find_free(need, align).ok_or(out_of_memory(layout))?;
         let region = self
             .regions
             .find(chunk)
@@ -498,8 +566,11 @@ mod tests {
     use super::*;
     use crate::heap::model_tests::Arena;
 
-    fn pool_over(arena: &Arena) -> PoolHeap {
-        let mut heap = PoolHeap::new();
+    // The tests that do not compare the policies run under both (`for fit
+    // in Fit::ALL`): everything but the choice of chunk is shared.
+
+    fn pool_over(arena: &Arena, fit: Fit) -> PoolHeap {
+        let mut heap = PoolHeap::with_fit(fit);
         // SAFETY: the arena outlives the heap in every test.
         unsafe { heap.add_region(arena.start(), arena.len()) }.unwrap();
         heap
@@ -519,123 +590,198 @@ mod tests {
         sizes
     }
 
+    /// Allocates chunks of `sizes` bytes, in address order, each followed
+    /// by a used 32-byte chunk so that they cannot merge once freed.
+    fn future_holes(heap: &mut PoolHeap, sizes: &[usize]) -> Vec<(NonNull<u8>, Layout)> {
+        let holes = sizes.iter().map(|&size| {
+            let hole_layout = layout(size - HEADER_SIZE);
+            let hole = heap.allocate(hole_layout).unwrap();
+            heap.allocate(layout(1)).unwrap();
+            (hole, hole_layout)
+        });
+        holes.collect()
+    }
+
+    #[test]
+    fn first_fit_takes_the_first_chunk_and_best_fit_the_smallest() {
+        let rest = 4096 - 3 * 32 - (256 + 128 + 96);
+        for (fit, taken, after) in [
+            (Fit::First, 0, [256 - 64, 128, 96, rest]),
+            (Fit::Best, 2, [256, 128, 96 - 64, rest]),
+        ] {
+            let arena = Arena::new(4096);
+            let mut heap = pool_over(&arena, fit);
+            let holes = future_holes(&mut heap, &[256, 128, 96]);
+            // A freed chunk goes to the front of the free list, so freeing
+            // the last first makes the list 256, 128, 96, then the rest.
+            for &(hole, layout) in holes.iter().rev() {
+                heap.deallocate(hole, layout).unwrap();
+            }
+            // 40 bytes need a 64-byte chunk: every chunk has room.
+            let block = heap.allocate(layout(40)).unwrap();
+            assert_eq!(block, holes[taken].0, "{fit:?} fit took the wrong chunk");
+            // First fit cut the 256-byte chunk; best fit left it whole.
+            assert_eq!(free_sizes(&heap), after, "{fit:?} fit");
+            heap.check_integrity().unwrap();
+        }
+    }
+
+    #[test]
+    fn best_fit_takes_the_first_found_of_equal_chunks() {
+        let arena = Arena::new(4096);
+        let mut heap = pool_over(&arena, Fit::Best);
+        let holes = future_holes(&mut heap, &[96, 96]);
+        // Freed in address order: the list is the higher chunk, the lower.
+        for &(hole, layout) in &holes {
+            heap.deallocate(hole, layout).unwrap();
+        }
+        // Both have room for a 64-byte chunk and neither is an exact fit:
+        // the search sees both and keeps the first (the higher).
+        let block = heap.allocate(layout(40)).unwrap();
+        assert_eq!(block, holes[1].0);
+        heap.check_integrity().unwrap();
+    }
+
+    #[test]
+    fn fits_parse_from_their_names_only() {
+        for fit in Fit::ALL {
+            assert_eq!(Fit::parse(fit.name()), Some(fit));
+            assert_eq!(PoolHeap::with_fit(fit).fit(), fit);
+        }
+        assert_eq!(PoolHeap::new().fit(), Fit::First);
+        assert_eq!(Fit::parse("Best"), None);
+        assert_eq!(Fit::parse(""), None);
+    }
+
     #[test]
     fn allocation_splits_the_first_chunk_that_fits() {
-        let arena = Arena::new(1024);
-        let mut heap = pool_over(&arena);
-        let a = heap.allocate(layout(100)).unwrap();
-        assert_eq!(a.as_ptr() as usize, arena.start() + HEADER_SIZE);
-        // 100 bytes + header, rounded to 16 = 128; the rest stays free.
-        assert_eq!(heap.usable_size(a).unwrap(), 112);
-        assert_eq!(free_sizes(&heap), [1024 - 128]);
-        heap.check_integrity().unwrap();
+        for fit in Fit::ALL {
+            let arena = Arena::new(1024);
+            let mut heap = pool_over(&arena, fit);
+            let a = heap.allocate(layout(100)).unwrap();
+            assert_eq!(a.as_ptr() as usize, arena.start() + HEADER_SIZE);
+            // 100 bytes + header, rounded to 16 = 128; the rest stays free.
+            assert_eq!(heap.usable_size(a).unwrap(), 112);
+            assert_eq!(free_sizes(&heap), [1024 - 128]);
+            heap.check_integrity().unwrap();
+        }
     }
 
     #[test]
     fn freeing_coalesces_with_both_neighbours() {
-        let arena = Arena::new(1024);
-        let mut heap = pool_over(&arena);
-        let [a, b, c, d] = [0; 4].map(|_| heap.allocate(layout(48)).unwrap());
-        heap.deallocate(a, layout(48)).unwrap();
-        heap.deallocate(c, layout(48)).unwrap();
-        assert_eq!(free_sizes(&heap), [64, 64, 1024 - 256]);
-        // b sits between two free chunks: all three become one.
-        heap.deallocate(b, layout(48)).unwrap();
-        assert_eq!(free_sizes(&heap), [192, 1024 - 256]);
-        heap.check_integrity().unwrap();
-        heap.deallocate(d, layout(48)).unwrap();
-        assert_eq!(free_sizes(&heap), [1024]);
-        assert_eq!(heap.stats().free_blocks.iter().sum::<u32>(), 1);
-        heap.check_integrity().unwrap();
+        for fit in Fit::ALL {
+            let arena = Arena::new(1024);
+            let mut heap = pool_over(&arena, fit);
+            let [a, b, c, d] = [0; 4].map(|_| heap.allocate(layout(48)).unwrap());
+            heap.deallocate(a, layout(48)).unwrap();
+            heap.deallocate(c, layout(48)).unwrap();
+            assert_eq!(free_sizes(&heap), [64, 64, 1024 - 256]);
+            // b sits between two free chunks: all three become one.
+            heap.deallocate(b, layout(48)).unwrap();
+            assert_eq!(free_sizes(&heap), [192, 1024 - 256]);
+            heap.check_integrity().unwrap();
+            heap.deallocate(d, layout(48)).unwrap();
+            assert_eq!(free_sizes(&heap), [1024]);
+            assert_eq!(heap.stats().free_blocks.iter().sum::<u32>(), 1);
+            heap.check_integrity().unwrap();
+        }
     }
 
     #[test]
     fn aligned_allocation_leaves_the_gap_free() {
-        let arena = Arena::new(8192);
-        let mut heap = pool_over(&arena);
-        let small = heap.allocate(layout(8)).unwrap();
-        let aligned = Layout::from_size_align(128, 256).unwrap();
-        let p = heap.allocate(aligned).unwrap();
-        assert_eq!(p.as_ptr() as usize % 256, 0);
-        heap.check_integrity().unwrap();
-        heap.deallocate(p, aligned).unwrap();
-        heap.deallocate(small, layout(8)).unwrap();
-        assert_eq!(free_sizes(&heap), [8192]);
+        for fit in Fit::ALL {
+            let arena = Arena::new(8192);
+            let mut heap = pool_over(&arena, fit);
+            let small = heap.allocate(layout(8)).unwrap();
+            let aligned = Layout::from_size_align(128, 256).unwrap();
+            let p = heap.allocate(aligned).unwrap();
+            assert_eq!(p.as_ptr() as usize % 256, 0);
+            heap.check_integrity().unwrap();
+            heap.deallocate(p, aligned).unwrap();
+            heap.deallocate(small, layout(8)).unwrap();
+            assert_eq!(free_sizes(&heap), [8192]);
+        }
     }
 
     #[test]
     fn errors_leave_the_pool_unchanged() {
-        let arena = Arena::new(1024);
-        let mut heap = pool_over(&arena);
-        let a = heap.allocate(layout(10)).unwrap();
-        let b = heap.allocate(layout(10)).unwrap();
-        heap.deallocate(a, layout(10)).unwrap();
-        let before = heap.stats();
-        let address = a.as_ptr() as usize;
-        assert_eq!(
-            heap.deallocate(a, layout(10)),
-            Err(HeapError::DoubleFree { address })
-        );
-        let odd = NonNull::new((address + 16) as *mut u8).unwrap();
-        assert_eq!(
-            heap.deallocate(odd, layout(1)),
-            Err(HeapError::InvalidPointer {
-                address: address + 16
-            })
-        );
-        assert_eq!(
-            heap.allocate(layout(2000)),
-            Err(HeapError::OutOfMemory {
-                size: 2000,
-                align: 1
-            })
-        );
-        assert_eq!(heap.stats(), before);
-        // Trample b's upper neighbour's header: freeing b reports it.
-        let next = b.as_ptr() as usize + heap.usable_size(b).unwrap();
-        // SAFETY: inside the arena; simulates an overflow out of b.
-        unsafe { (next as *mut u32).write(0) };
-        assert_eq!(
-            heap.deallocate(b, layout(10)),
-            Err(HeapError::CorruptHeader { address: next })
-        );
-        assert_eq!(heap.stats(), before);
+        for fit in Fit::ALL {
+            let arena = Arena::new(1024);
+            let mut heap = pool_over(&arena, fit);
+            let a = heap.allocate(layout(10)).unwrap();
+            let b = heap.allocate(layout(10)).unwrap();
+            heap.deallocate(a, layout(10)).unwrap();
+            let before = heap.stats();
+            let address = a.as_ptr() as usize;
+            assert_eq!(
+                heap.deallocate(a, layout(10)),
+                Err(HeapError::DoubleFree { address })
+            );
+            let odd = NonNull::new((address + 16) as *mut u8).unwrap();
+            assert_eq!(
+                heap.deallocate(odd, layout(1)),
+                Err(HeapError::InvalidPointer {
+                    address: address + 16
+                })
+            );
+            assert_eq!(
+                heap.allocate(layout(2000)),
+                Err(HeapError::OutOfMemory {
+                    size: 2000,
+                    align: 1
+                })
+            );
+            assert_eq!(heap.stats(), before);
+            // Trample b's upper neighbour's header: freeing b reports it.
+            let next = b.as_ptr() as usize + heap.usable_size(b).unwrap();
+            // SAFETY: inside the arena; simulates an overflow out of b.
+            unsafe { (next as *mut u32).write(0) };
+            assert_eq!(
+                heap.deallocate(b, layout(10)),
+                Err(HeapError::CorruptHeader { address: next })
+            );
+            assert_eq!(heap.stats(), before);
+        }
     }
 
     #[test]
     fn realloc_grows_into_a_free_neighbour_and_shrinks_in_place() {
-        let arena = Arena::new(2048);
-        let mut heap = pool_over(&arena);
-        let a = heap.allocate(layout(32)).unwrap();
-        let grown = heap.reallocate(a, layout(32), 500).unwrap();
-        assert_eq!(grown, a);
-        assert!(heap.usable_size(grown).unwrap() >= 500);
-        let shrunk = heap.reallocate(grown, layout(500), 20).unwrap();
-        assert_eq!(shrunk, a);
-        assert_eq!(heap.usable_size(shrunk).unwrap(), 32 - HEADER_SIZE + 16);
-        heap.check_integrity().unwrap();
-        let blocker = heap.allocate(layout(16)).unwrap();
-        let moved = heap.reallocate(shrunk, layout(20), 300).unwrap();
-        assert_ne!(moved, shrunk);
-        heap.deallocate(moved, layout(300)).unwrap();
-        heap.deallocate(blocker, layout(16)).unwrap();
-        assert_eq!(free_sizes(&heap), [2048]);
+        for fit in Fit::ALL {
+            let arena = Arena::new(2048);
+            let mut heap = pool_over(&arena, fit);
+            let a = heap.allocate(layout(32)).unwrap();
+            let grown = heap.reallocate(a, layout(32), 500).unwrap();
+            assert_eq!(grown, a);
+            assert!(heap.usable_size(grown).unwrap() >= 500);
+            let shrunk = heap.reallocate(grown, layout(500), 20).unwrap();
+            assert_eq!(shrunk, a);
+            assert_eq!(heap.usable_size(shrunk).unwrap(), 32 - HEADER_SIZE + 16);
+            heap.check_integrity().unwrap();
+            let blocker = heap.allocate(layout(16)).unwrap();
+            let moved = heap.reallocate(shrunk, layout(20), 300).unwrap();
+            assert_ne!(moved, shrunk);
+            heap.deallocate(moved, layout(300)).unwrap();
+            heap.deallocate(blocker, layout(16)).unwrap();
+            assert_eq!(free_sizes(&heap), [2048]);
+        }
     }
 
     #[test]
     fn a_second_region_extends_a_full_pool() {
-        let first = Arena::new(256);
-        let second = Arena::new(4096);
-        let mut heap = pool_over(&first);
-        let a = heap.allocate(layout(200)).unwrap();
-        assert!(heap.allocate(layout(200)).is_err());
-        // SAFETY: the arena outlives the heap.
-        unsafe { heap.add_region(second.start(), second.len()) }.unwrap();
-        let b = heap.allocate(layout(200)).unwrap();
-        assert!((second.start()..second.start() + 4096).contains(&(b.as_ptr() as usize)));
-        heap.deallocate(a, layout(200)).unwrap();
-        heap.deallocate(b, layout(200)).unwrap();
-        assert_eq!(free_sizes(&heap), [256, 4096]);
-        heap.check_integrity().unwrap();
+        for fit in Fit::ALL {
+            let first = Arena::new(256);
+            let second = Arena::new(4096);
+            let mut heap = pool_over(&first, fit);
+            let a = heap.allocate(layout(200)).unwrap();
+            assert!(heap.allocate(layout(200)).is_err());
+            // SAFETY: the arena outlives the heap.
+            unsafe { heap.add_region(second.start(), second.len()) }.unwrap();
+            let b = heap.allocate(layout(200)).unwrap();
+            assert!((second.start()..second.start() + 4096).contains(&(b.as_ptr() as usize)));
+            heap.deallocate(a, layout(200)).unwrap();
+            heap.deallocate(b, layout(200)).unwrap();
+            assert_eq!(free_sizes(&heap), [256, 4096]);
+            heap.check_integrity().unwrap();
+        }
     }
 }

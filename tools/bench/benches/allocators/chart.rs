@@ -6,10 +6,13 @@ use plotters::prelude::*;
 use std::path::Path;
 use strata_bench::report::Results;
 
-const COLOURS: [RGBColor; 7] = [
+/// One per allocator, in the order of `ALLOCATORS` (an allocator without
+/// a colour would be left out of the chart).
+const COLOURS: [RGBColor; 8] = [
     RGBColor(214, 39, 40),
     RGBColor(140, 86, 75),
     RGBColor(255, 127, 14),
+    RGBColor(227, 119, 194),
     RGBColor(188, 189, 34),
     RGBColor(31, 119, 180),
     RGBColor(148, 103, 189),
@@ -25,6 +28,9 @@ pub fn draw(
     path: &Path,
     machine: &str,
 ) -> Result<(), Failure> {
+    if allocators.len() > COLOURS.len() {
+        return Err("more allocators than colours: add one to COLOURS".into());
+    }
     let root = SVGBackend::new(path, (1200, 900)).into_drawing_area();
     root.fill(&WHITE)?;
     let (title, body) = root.split_vertically(40);
@@ -191,7 +197,12 @@ fn efficiency_bars(area: &Area, results: &Results, allocators: &[&str]) -> Resul
     chart
         .configure_mesh()
         .x_labels(allocators.len())
-        .x_label_formatter(&|x| label_at(&names, *x).replace("_allocator", ""))
+        // Short names: eight full ones would overlap under their bars.
+        .x_label_formatter(&|x| {
+            label_at(&names, *x)
+                .replace("_allocator", "")
+                .replace("strata-", "")
+        })
         .draw()?;
     for (index, (allocator, colour)) in allocators.iter().zip(COLOURS).enumerate() {
         let Some(live) = results.get("heap_efficiency", "10000", allocator, "live_fraction") else {

@@ -16,7 +16,9 @@ mod peers;
 use peers::{BuddySystemPeer, LinkedListPeer, TalcPeer};
 use std::path::PathBuf;
 use strata_bench::arena::{Arena, ARENA_SIZE};
-use strata_bench::contender::{Contender, StrataBuddy, StrataBump, StrataPool, StrataSlab};
+use strata_bench::contender::{
+    Contender, StrataBuddy, StrataBump, StrataPool, StrataPoolBest, StrataSlab,
+};
 use strata_bench::frames;
 use strata_bench::report::{Better, Results};
 use strata_bench::workloads::{
@@ -30,10 +32,11 @@ const RANDOM_ACTION_SIZES: [usize; 5] = [200, 1000, 3000, 10_000, 30_000];
 const PAIR_SIZES: [usize; 5] = [16, 64, 256, 1024, 4096];
 
 const SUBJECT: &str = StrataBuddy::NAME;
-const ALLOCATORS: [&str; 7] = [
+const ALLOCATORS: [&str; 8] = [
     StrataBuddy::NAME,
     StrataSlab::NAME,
     StrataPool::NAME,
+    StrataPoolBest::NAME,
     StrataBump::NAME,
     TalcPeer::NAME,
     LinkedListPeer::NAME,
@@ -71,6 +74,7 @@ fn main() {
         Workloads::of::<StrataBuddy>(),
         Workloads::of::<StrataSlab>(),
         Workloads::of::<StrataPool>(),
+        Workloads::of::<StrataPoolBest>(),
         Workloads::of::<StrataBump>(),
         Workloads::of::<TalcPeer>(),
         Workloads::of::<LinkedListPeer>(),

@@ -4,13 +4,15 @@
 //! test kernel with (a memory-management chapter lists several so its tests
 //! run against small and large machines), and *variants*: extra words for the
 //! kernel command line, each of which gets a test ISO and a full run of its
-//! own (`make isos` builds `strata-NAME-test-heap-pool.iso` for `heap=pool`):
+//! own (`make isos` builds `strata-NAME-test-heap-pool.iso` for `heap=pool`).
+//! Commas join several words into one variant:
 //!
 //! ```text
 //! # Boot the test kernel once with each amount of RAM...
 //! memory = 16M 128M 1G
-//! # ...first with the plain command line `test`, then with `test heap=pool`.
-//! variants = heap=pool
+//! # ...first with the plain command line `test`, then with `test heap=pool`,
+//! # then with `test heap=pool pool=best`.
+//! variants = heap=pool heap=pool,pool=best
 //! ```
 
 use std::fs;
@@ -24,7 +26,8 @@ const DEFAULT_MEMORY: &str = "128M";
 pub struct Config {
     /// QEMU `-m` values, e.g. `["16M", "1G"]`. Never empty.
     pub memory_sizes: Vec<String>,
-    /// Extra command-line words, one run each, after the plain run.
+    /// Extra command-line words, one run each, after the plain run
+    /// (several words of one variant are joined by commas).
     pub variants: Vec<String>,
 }
 
@@ -75,7 +78,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
                 config.variants = value.split_whitespace().map(String::from).collect();
                 if let Some(bad) = config.variants.iter().find(|word| !is_variant(word)) {
                     return Err(format!(
-                        "line {line_number}: `{bad}` is not a command-line word like heap=pool"
+                        "line {line_number}: `{bad}` is not a command-line word like heap=pool (or words joined by commas)"
                     ));
                 }
             }
@@ -90,17 +93,23 @@ pub fn iso_name(chapter: &str, variant: &str) -> String {
     if variant.is_empty() {
         format!("strata-{chapter}-test.iso")
     } else {
-        format!("strata-{chapter}-test-{}.iso", variant.replace('=', "-"))
+        format!(
+            "strata-{chapter}-test-{}.iso",
+            variant.replace(['=', ','], "-")
+        )
     }
 }
 
-/// Letters, digits, `_`, `-` and one `=`: safe in a file name and in GRUB's
-/// menu.
-fn is_variant(word: &str) -> bool {
-    word.matches('=').count() <= 1
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b))
+/// Words of letters, digits, `_`, `-` and one `=`, joined by commas: safe in
+/// a file name and in GRUB's menu.
+fn is_variant(variant: &str) -> bool {
+    variant.split(',').all(|word| {
+        !word.is_empty()
+            && word.matches('=').count() <= 1
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b))
+    })
 }
 
 /// Digits followed by an optional `M` or `G`, as QEMU's `-m` accepts.
@@ -146,6 +155,15 @@ mod tests {
             .unwrap_err()
             .contains("line 1: `a=b=c`"));
         assert!(parse("variants = x/y").is_err());
+        // Commas join words into one variant.
+        let config = parse("variants = heap=pool,pool=best slab=off").unwrap();
+        assert_eq!(config.variants, ["heap=pool,pool=best", "slab=off"]);
+        assert_eq!(
+            iso_name("memory", "heap=pool,pool=best"),
+            "strata-memory-test-heap-pool-pool-best.iso"
+        );
+        assert!(parse("variants = heap=pool,,x").is_err());
+        assert!(parse("variants = heap=pool,a=b=c").is_err());
     }
 
     #[test]
