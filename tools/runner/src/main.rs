@@ -29,6 +29,7 @@ mod course;
 mod e2e;
 mod escapes;
 mod host;
+mod jobs;
 mod ktest;
 mod line_buffer;
 mod monitor;

@@ -7,31 +7,68 @@
 use std::fmt::Write;
 
 /// Running totals of one `strata-runner test` invocation.
+///
+/// A summary prints as it goes, or, made with [`Summary::held`], keeps its
+/// text until [`Summary::absorb`] prints it: that is how work running beside
+/// other work (see [`crate::jobs`]) still reads in order.
 #[derive(Debug, Default)]
 pub struct Summary {
     passed: usize,
     /// Names of the failed tests, in the order they failed.
     failures: Vec<String>,
+    /// The text printed so far, if it is held back.
+    held: Option<String>,
 }
 
 impl Summary {
+    /// A summary that keeps its text instead of printing it.
+    pub fn held() -> Self {
+        Summary {
+            held: Some(String::new()),
+            ..Summary::default()
+        }
+    }
+
+    /// Prints `text` (or holds it back).
+    pub fn say(&mut self, text: &str) {
+        match &mut self.held {
+            Some(held) => held.push_str(text),
+            None => print!("{text}"),
+        }
+    }
+
+    /// Prints `line` and a line break (or holds them back).
+    pub fn line(&mut self, line: &str) {
+        self.say(&format!("{line}\n"));
+    }
+
     /// Records and prints a passed test.
     pub fn pass(&mut self, name: &str) {
-        println!("test {name} ... ok");
+        self.line(&format!("test {name} ... ok"));
         self.passed += 1;
     }
 
     /// Records and prints a failed test, followed by `details` indented
     /// underneath (the reason, a log excerpt, ...). `details` may be empty.
     pub fn fail(&mut self, name: &str, details: &str) {
-        println!("test {name} ... FAILED");
-        print!("{}", indent(details));
+        self.line(&format!("test {name} ... FAILED"));
+        self.say(&indent(details));
         self.failures.push(name.to_string());
     }
 
     /// Prints an ignored test; it counts as neither passed nor failed.
-    pub fn ignore(&self, name: &str) {
-        println!("test {name} ... ignored");
+    pub fn ignore(&mut self, name: &str) {
+        self.line(&format!("test {name} ... ignored"));
+    }
+
+    /// Takes in what `other` found: its text is printed (or held, if this
+    /// summary holds its own), its results counted.
+    pub fn absorb(&mut self, other: Summary) {
+        if let Some(text) = &other.held {
+            self.say(text);
+        }
+        self.passed += other.passed;
+        self.failures.extend(other.failures);
     }
 
     pub fn all_passed(&self) -> bool {
@@ -89,6 +126,25 @@ mod tests {
         assert!(summary.all_passed());
         assert_eq!(summary.final_report(), "\n1 passed, 0 failed\n");
         assert_eq!(Summary::default().final_report(), "\n0 passed, 0 failed\n");
+    }
+
+    #[test]
+    fn a_held_summary_keeps_its_text_until_absorbed() {
+        let mut job = Summary::held();
+        job.line("boot all");
+        job.pass("a");
+        job.fail("b", "why");
+        let mut outer = Summary::held();
+        outer.pass("first");
+        outer.absorb(job);
+        assert_eq!(
+            outer.held.as_deref(),
+            Some("test first ... ok\nboot all\ntest a ... ok\ntest b ... FAILED\n    why\n")
+        );
+        assert_eq!(
+            outer.final_report(),
+            "\nfailures:\n    b\n2 passed, 1 failed\n"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::cli::Options;
+use crate::jobs::{self, Job};
 use crate::qemu::{self, Firmware, Machine};
 use crate::summary::{indent, Summary};
 use crate::transcript::{file_name_part, TAIL_LINES};
@@ -37,6 +38,8 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
         println!("(no e2e scripts in {})", dir.display());
         return;
     }
+    // Each script is a boot of its own: they run side by side (`jobs`).
+    let mut plays = Vec::new();
     for path in scripts {
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         let test_prefix = format!("{chapter}/e2e/{stem}");
@@ -58,8 +61,15 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
         let log = options
             .log_dir
             .join(format!("{chapter}-e2e-{}.log", file_name_part(&stem)));
-        play(&script, &test_prefix, (&qemu, &iso, &log), options, summary);
+        plays.push((script, test_prefix, qemu, iso, log));
     }
+    let jobs: Vec<Job<'_, ()>> = plays
+        .iter()
+        .map(|(script, test_prefix, qemu, iso, log)| -> Job<'_, ()> {
+            Box::new(move |summary| play(script, test_prefix, (qemu, iso, log), options, summary))
+        })
+        .collect();
+    jobs::run_in_order(jobs, summary);
 }
 
 /// The ISO a script boots: the chapter's own, or with its `cmdline`, the one
@@ -119,7 +129,10 @@ fn play(
         }
         Ok(boot_time) => {
             let stem = test_prefix.rsplit('/').next().unwrap_or(test_prefix);
-            println!("boot {stem} (booted in {:.1} s)", boot_time.as_secs_f64());
+            summary.line(&format!(
+                "boot {stem} (booted in {:.1} s)",
+                boot_time.as_secs_f64()
+            ));
             for case in &script.cases {
                 let name = case_name(&case.name);
                 if let Some(reason) = player.out_of_service() {
@@ -142,11 +155,14 @@ fn play(
 
     let transcript = machine.transcript();
     if let Err(error) = transcript.save(log) {
-        println!("warning: could not write {}: {error}", log.display());
+        summary.line(&format!(
+            "warning: could not write {}: {error}",
+            log.display()
+        ));
     }
     if any_failed {
-        println!("    transcript: {}", log.display());
-        println!("    last {TAIL_LINES} lines:");
-        print!("{}", indent(&indent(&transcript.tail(TAIL_LINES))));
+        summary.line(&format!("    transcript: {}", log.display()));
+        summary.line(&format!("    last {TAIL_LINES} lines:"));
+        summary.say(&indent(&indent(&transcript.tail(TAIL_LINES))));
     }
 }

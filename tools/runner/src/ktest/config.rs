@@ -40,6 +40,17 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// The RAM size isolated tests boot with: 128M if listed, else the
+    /// first size.
+    pub fn isolated_memory(&self) -> &str {
+        self.memory_sizes
+            .iter()
+            .find(|size| *size == DEFAULT_MEMORY)
+            .unwrap_or(&self.memory_sizes[0])
+    }
+}
+
 /// Loads `path`, or the defaults if it does not exist.
 pub fn load(path: &Path) -> Result<Config, String> {
     match fs::read_to_string(path) {
@@ -177,5 +188,14 @@ mod tests {
             .unwrap_err()
             .contains("line 1: unknown setting `cpus`"));
         assert!(parse("memory 16M").unwrap_err().contains("key = value"));
+    }
+
+    #[test]
+    fn isolated_tests_boot_at_128m_when_listed() {
+        let config = parse("memory = 16M 128M 1G\n").unwrap();
+        assert_eq!(config.isolated_memory(), "128M");
+        let config = parse("memory = 16M 1G\n").unwrap();
+        assert_eq!(config.isolated_memory(), "16M");
+        assert_eq!(Config::default().isolated_memory(), "128M");
     }
 }

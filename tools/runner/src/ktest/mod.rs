@@ -5,13 +5,20 @@
 //! (`<iso-dir>/strata-NAME-test.iso`) contains such tests and reports on its
 //! serial port using the protocol in [`protocol`].
 //!
-//! For each variant of the kernel command line and each RAM size in
-//! `modules/NAME/ktest.conf` (see [`config`]):
+//! For each variant of the kernel command line in `modules/NAME/ktest.conf`
+//! (see [`config`]):
 //!
-//! 1. one boot runs every normal test (`all`), and learns the names of the
-//!    *isolated* tests — those that end the kernel on purpose (an expected
-//!    panic or CPU exception), so they cannot share a boot with others;
-//! 2. then one boot per isolated test runs just that test.
+//! 1. at each RAM size the file lists, one boot runs every normal test
+//!    (`all`), and learns the names of the *isolated* tests — those that end
+//!    the kernel on purpose (an expected panic or CPU exception), so they
+//!    cannot share a boot with others;
+//! 2. then one boot per isolated test runs just that test, at one RAM size
+//!    (128M if listed, else the first): what such a test checks — that a
+//!    fault is reported — does not change with the amount of RAM, and each
+//!    of these boots costs as much as a whole `all` boot.
+//!
+//! Boots run side by side, one per core ([`crate::jobs`]); the output reads
+//! in the order above all the same.
 //!
 //! A boot that goes wrong in any way (a failed test, a timeout, an exit
 //! status other than 33/35, a missing `ktest: done`) counts as a failure;
@@ -25,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::cli::Options;
+use crate::jobs::{self, Job};
 use crate::line_buffer::LineBuffer;
 use crate::qemu::{self, Ending, Firmware, Machine, Received, EXIT_FAILURE, EXIT_SUCCESS};
 use crate::summary::{indent, Summary};
@@ -42,12 +50,17 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
         }
     };
     let variants = std::iter::once(String::new()).chain(config.variants.iter().cloned());
+    let mut isos = Vec::new();
     for variant in variants {
         let iso = options.iso_dir.join(config::iso_name(chapter, &variant));
-        let Some(qemu) = qemu::prepare(&iso, &format!("{chapter}/kernel"), summary) else {
-            continue;
-        };
-        let several_sizes = config.memory_sizes.len() > 1;
+        if let Some(qemu) = qemu::prepare(&iso, &format!("{chapter}/kernel"), summary) {
+            isos.push((variant, iso, qemu));
+        }
+    }
+    let several_sizes = config.memory_sizes.len() > 1;
+    let isolated_memory = config.isolated_memory();
+    let mut kernels = Vec::new();
+    for (variant, iso, qemu) in &isos {
         for memory in &config.memory_sizes {
             let mut suffix = String::new();
             if several_sizes {
@@ -56,21 +69,33 @@ pub fn run(chapter: &str, options: &Options, summary: &mut Summary) {
             if !variant.is_empty() {
                 suffix.push_str(&format!("+{variant}"));
             }
-            let runner = TestKernel {
+            kernels.push(TestKernel {
                 chapter,
-                qemu: &qemu,
-                iso: &iso,
+                qemu,
+                iso,
                 memory,
                 suffix,
                 timeout: options.timeout,
                 log_dir: &options.log_dir,
-            };
-            let isolated = runner.run_all(summary);
-            for name in isolated {
-                runner.run_isolated(&name, summary);
-            }
+            });
         }
     }
+    let all_boots: Vec<Job<'_, Vec<String>>> = kernels
+        .iter()
+        .map(|kernel| -> Job<'_, Vec<String>> { Box::new(move |summary| kernel.run_all(summary)) })
+        .collect();
+    let isolated = jobs::run_in_order(all_boots, summary);
+    let isolated_boots: Vec<Job<'_, ()>> = kernels
+        .iter()
+        .zip(&isolated)
+        .filter(|(kernel, _)| kernel.memory == isolated_memory)
+        .flat_map(|(kernel, names)| {
+            names.iter().map(move |name| -> Job<'_, ()> {
+                Box::new(move |summary| kernel.run_isolated(name, summary))
+            })
+        })
+        .collect();
+    jobs::run_in_order(isolated_boots, summary);
 }
 
 /// RAM for a graded boot: the size `make run` uses.
@@ -100,7 +125,13 @@ pub fn run_graded(
     let mut verdict: Option<Result<(), String>> = None;
     let mut untokened = false;
     let boot = runner
-        .boot(&format!("{test} {token}"), |message| match message {
+        .boot(&format!("{test} {token}"), &mut Summary::default())
+        .map_err(|reason| GradedFailure {
+            reason,
+            reached_tests: false,
+        })?;
+    for message in &boot.messages {
+        match message {
             Message::Ok {
                 name,
                 token: echoed,
@@ -111,13 +142,10 @@ pub fn run_graded(
                     untokened = true;
                 }
             }
-            Message::Failed { name, reason } if name == test => verdict = Some(Err(reason)),
+            Message::Failed { name, reason } if name == test => verdict = Some(Err(reason.clone())),
             _ => {}
-        })
-        .map_err(|reason| GradedFailure {
-            reason,
-            reached_tests: false,
-        })?;
+        }
+    }
     let failure = runner.one_test_failure(verdict, &boot, |why| {
         if untokened {
             "an `ok` line without this run's token was printed; only the test \
@@ -174,6 +202,8 @@ struct TestKernel<'a> {
 /// How a boot went, from the runner's point of view.
 struct Boot {
     machine: Machine,
+    /// What the kernel said, in order (other than `ready`).
+    messages: Vec<Message>,
     /// Whether the kernel said `ktest: ready` (and got its command).
     ready: bool,
     timed_out: bool,
@@ -193,23 +223,7 @@ impl TestKernel<'_> {
         let mut done = None;
         let mut isolated = Vec::new();
 
-        let boot = self.boot("all", |message| match message {
-            Message::Run(name) => running = Some(name),
-            Message::Ok { name, .. } => {
-                summary.pass(&self.test_name(&name));
-                passed += 1;
-                running = None;
-            }
-            Message::Failed { name, reason } => {
-                summary.fail(&self.test_name(&name), &reason);
-                failed += 1;
-                running = None;
-            }
-            Message::Isolated(name) => isolated.push(name),
-            Message::Done { passed, failed } => done = Some((passed, failed)),
-            Message::Ready | Message::Unrecognized(_) => {}
-        });
-        let boot = match boot {
+        let boot = match self.boot("all", summary) {
             Ok(boot) => boot,
             Err(error) => {
                 let name = format!("{}/kernel{} (boot)", self.chapter, self.suffix);
@@ -217,6 +231,24 @@ impl TestKernel<'_> {
                 return Vec::new();
             }
         };
+        for message in &boot.messages {
+            match message {
+                Message::Run(name) => running = Some(name.clone()),
+                Message::Ok { name, .. } => {
+                    summary.pass(&self.test_name(name));
+                    passed += 1;
+                    running = None;
+                }
+                Message::Failed { name, reason } => {
+                    summary.fail(&self.test_name(name), reason);
+                    failed += 1;
+                    running = None;
+                }
+                Message::Isolated(name) => isolated.push(name.clone()),
+                Message::Done { passed, failed } => done = Some((*passed, *failed)),
+                Message::Ready | Message::Unrecognized(_) => {}
+            }
+        }
 
         let problem = self.boot_problem(&boot).or_else(|| match done {
             None => Some(format!(
@@ -253,26 +285,30 @@ impl TestKernel<'_> {
                 summary.fail(&name, problem);
             }
         }
-        self.finish(&boot, "all", problem.is_some() || failed > 0);
+        self.finish(&boot, "all", problem.is_some() || failed > 0, summary);
         isolated
     }
 
     /// A boot that runs only the isolated test `test`.
     fn run_isolated(&self, test: &str, summary: &mut Summary) {
         let mut verdict: Option<Result<(), String>> = None;
-        let boot = self.boot(test, |message| match message {
-            Message::Ok { name, .. } if name == test => verdict = Some(Ok(())),
-            Message::Failed { name, reason } if name == test => verdict = Some(Err(reason)),
-            Message::Ok { name, .. } | Message::Failed { name, .. } => {
-                println!("warning: asked for {test} but the kernel reported on {name}")
-            }
-            _ => {}
-        });
         let name = self.test_name(test);
-        let boot = match boot {
+        let boot = match self.boot(test, summary) {
             Ok(boot) => boot,
             Err(error) => return summary.fail(&name, &error),
         };
+        for message in &boot.messages {
+            match message {
+                Message::Ok { name, .. } if name == test => verdict = Some(Ok(())),
+                Message::Failed { name, reason } if name == test => {
+                    verdict = Some(Err(reason.clone()))
+                }
+                Message::Ok { name, .. } | Message::Failed { name, .. } => summary.line(&format!(
+                    "warning: asked for {test} but the kernel reported on {name}"
+                )),
+                _ => {}
+            }
+        }
 
         let failure = self.one_test_failure(verdict, &boot, |why| {
             format!("kernel stopped during this test: {why}")
@@ -281,18 +317,20 @@ impl TestKernel<'_> {
             None => summary.pass(&name),
             Some(reason) => summary.fail(&name, reason),
         }
-        self.finish(&boot, test, failure.is_some());
+        self.finish(&boot, test, failure.is_some(), summary);
     }
 
     /// Boots the test kernel, answers `ktest: ready` with `command`, and
-    /// hands every other protocol message to `on_message` until QEMU exits
-    /// or the time limit is reached. Fails only if QEMU cannot be started.
-    fn boot(&self, command: &str, mut on_message: impl FnMut(Message)) -> Result<Boot, String> {
+    /// keeps every other protocol message until QEMU exits or the time limit
+    /// is reached. Says how long the boot took in `summary`. Fails only if
+    /// QEMU cannot be started.
+    fn boot(&self, command: &str, summary: &mut Summary) -> Result<Boot, String> {
         let mut machine = Machine::boot(self.qemu, self.iso, self.memory, Firmware::Quiet)
             .map_err(|error| format!("could not start {}: {error}", self.qemu.display()))?;
         let deadline = Instant::now() + self.timeout;
         let mut lines = LineBuffer::default();
         let mut ready = false;
+        let mut messages = Vec::new();
         let timed_out = loop {
             let chunk = match machine.receive(deadline) {
                 Received::Output(chunk) => chunk,
@@ -307,21 +345,24 @@ impl TestKernel<'_> {
                     Message::Ready if !ready => {
                         ready = true;
                         let boot_time = machine.uptime().as_secs_f64();
-                        println!("boot {command}{} (booted in {boot_time:.1} s)", self.suffix);
+                        summary.line(&format!(
+                            "boot {command}{} (booted in {boot_time:.1} s)",
+                            self.suffix
+                        ));
                         if let Err(error) = machine.send(format!("{command}\r").as_bytes()) {
                             machine.note(&format!("could not send the command: {error}"));
                         }
                     }
                     Message::Unrecognized(body) => {
-                        println!("warning: unrecognised ktest line: {body}");
+                        summary.line(&format!("warning: unrecognised ktest line: {body}"));
                     }
-                    message => on_message(message),
+                    message => messages.push(message),
                 }
             }
         };
         if let Some(line) = lines.finish() {
             if let Some(message) = protocol::parse_line(&line) {
-                on_message(message);
+                messages.push(message);
             }
         }
         let ending = if timed_out {
@@ -332,6 +373,7 @@ impl TestKernel<'_> {
         };
         Ok(Boot {
             machine,
+            messages,
             ready,
             timed_out,
             ending,
@@ -379,7 +421,7 @@ impl TestKernel<'_> {
     }
 
     /// Saves the serial log; on failure, says where it is and shows its end.
-    fn finish(&self, boot: &Boot, what: &str, failed: bool) {
+    fn finish(&self, boot: &Boot, what: &str, failed: bool, summary: &mut Summary) {
         let file = format!(
             "{}-kernel-{}.log",
             self.chapter,
@@ -388,12 +430,15 @@ impl TestKernel<'_> {
         let path: PathBuf = self.log_dir.join(file);
         let transcript = boot.machine.transcript();
         if let Err(error) = transcript.save(&path) {
-            println!("warning: could not write {}: {error}", path.display());
+            summary.line(&format!(
+                "warning: could not write {}: {error}",
+                path.display()
+            ));
         }
         if failed {
-            println!("    serial log: {}", path.display());
-            println!("    last {TAIL_LINES} lines:");
-            print!("{}", indent(&indent(&transcript.tail(TAIL_LINES))));
+            summary.line(&format!("    serial log: {}", path.display()));
+            summary.line(&format!("    last {TAIL_LINES} lines:"));
+            summary.say(&indent(&indent(&transcript.tail(TAIL_LINES))));
         }
     }
 }
