@@ -167,9 +167,8 @@ debug: iso
 	kill %1 2>/dev/null || true
 
 # Return addresses from a heap-debugger report, as functions and lines.
-symbolize: check-module
+symbolize: check-module build
 	@[[ -n "$(ADDR)" ]] || { echo 'usage: make symbolize ADDR="0x00113323 0x0011eb5e" [MODULE=name]'; exit 1; }
-	@[[ -f $(KERNEL_DIR)/strata-$(MODULE) ]] || { echo "no kernel yet: run make iso MODULE=$(MODULE) first"; exit 1; }
 	@addr2line -f -C -i -p -e $(KERNEL_DIR)/strata-$(MODULE) $(ADDR)
 
 clean:

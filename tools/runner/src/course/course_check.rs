@@ -8,11 +8,17 @@
 //! 4. `make branches` makes one branch per chapter, each with its stubs, and
 //!    a `solutions` branch with none.
 //!
-//! Handouts are built with one cargo target directory shared between them,
-//! so the standard library and the dependencies are compiled once.
+//! Handouts are built in the solution's own cargo target directory, so the
+//! standard library (`-Zbuild-std`) and the dependencies, already compiled
+//! for `make test`, are not compiled again: a handout's crates have other
+//! paths than the solution's, so cargo keeps their artifacts apart. Only
+//! the un-hashed copies of the final binaries (`target/i686-elf/debug/
+//! strata-CHAPTER`, `target/debug/strata-runner`) are the handout's
+//! afterwards, until the next build puts the solution's back.
 
+use std::env;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -45,15 +51,25 @@ pub fn run(root: &Path, work_dir: &Path, summary: &mut Summary) {
             )
         }
     };
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let target_dir = fs::canonicalize(&target_dir).unwrap_or(target_dir);
     for chapter in &chapters {
-        check_handout(root, chapter, &work_dir, summary);
+        check_handout(root, chapter, &work_dir, &target_dir, summary);
         check_solution(root, chapter, &work_dir, summary);
     }
     check_branches(root, &chapters, &work_dir, summary);
 }
 
 /// Writes the handout, runs its `make grade`, and reads the score.
-fn check_handout(root: &Path, chapter: &Chapter, work_dir: &Path, summary: &mut Summary) {
+fn check_handout(
+    root: &Path,
+    chapter: &Chapter,
+    work_dir: &Path,
+    target_dir: &Path,
+    summary: &mut Summary,
+) {
     let name = |what: &str| format!("course/chapter-{}/handout-{what}", chapter.number());
     let dest = work_dir.join(format!("handout-{}", chapter.number()));
     let _ = fs::remove_dir_all(&dest);
@@ -69,7 +85,7 @@ fn check_handout(root: &Path, chapter: &Chapter, work_dir: &Path, summary: &mut 
     let output = Command::new("make")
         .current_dir(&dest)
         .args(["grade", &format!("CHAPTER={}", chapter.number())])
-        .env("CARGO_TARGET_DIR", work_dir.join("cargo-target"))
+        .env("CARGO_TARGET_DIR", target_dir)
         .output();
     let output = match output {
         Ok(output) => output,
