@@ -38,7 +38,7 @@ QEMU_FLAGS := -cdrom $(ISO_DIR)/strata-$(MODULE).iso -m $(MEMORY) -no-reboot \
 # Set a display only when there is one to show the window on.
 HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
 
-.PHONY: help setup build iso isos test-isos run run-nographic test test-binaries bench lint fmt debug symbolize clean \
+.PHONY: help setup build iso isos test-isos run run-nographic test bench lint fmt debug symbolize clean \
 	check-module runner grade handout branches
 
 help:
@@ -111,19 +111,7 @@ run-nographic: iso
 	@echo "Quit with Ctrl-A then X."
 	$(QEMU) $(QEMU_FLAGS) -nographic
 
-# `make test` runs the lint beside the builds: clippy only checks, so it
-# shares no work with them (it gets a target directory of its own, so that
-# neither waits for the other's lock), and the two keep two cores busy where
-# either alone would leave one idle. Its report is shown after the builds'.
-test: setup
-	@mkdir -p $(TARGET_DIR)
-	@$(MAKE) --no-print-directory lint CARGO_TARGET_DIR=$(abspath $(TARGET_DIR))/lint \
-		>$(TARGET_DIR)/lint.log 2>&1 & lint=$$!; \
-	$(MAKE) --no-print-directory isos runner test-binaries; built=$$?; \
-	wait $$lint; linted=$$?; \
-	echo "== make lint (ran beside the builds above):"; cat $(TARGET_DIR)/lint.log; \
-	[[ $$linted -eq 0 ]] || echo "make lint failed"; \
-	[[ $$linted -eq 0 && $$built -eq 0 ]]
+test: lint isos runner
 	cargo test -q -p strata-runner
 ifneq ($(HAVE_BENCH),)
 	cargo htest -q -p strata-bench
@@ -144,12 +132,6 @@ endif
 
 runner:
 	cargo build -q -p strata-runner
-
-# Every host test binary in one cargo run, so that cargo builds them side
-# by side; the test layers then only run them.
-test-binaries: setup
-	cargo test -q --no-run -p strata-runner
-	cargo htest -q --no-run $(addprefix -p strata-,$(CHAPTERS)) $(if $(HAVE_BENCH),-p strata-bench)
 
 # Course mode: grade a chapter, write a handout, or a class repository.
 grade: test-isos runner
