@@ -1,6 +1,6 @@
 //! `frames` and `frame`: the physical memory map and the frame allocator.
 
-use super::heap::report_handle_error;
+use super::heap::{report_handle_error, take_handle};
 use crate::frames::{FrameState, Owner, FRAME_SIZE};
 use crate::setup::{frames, memory_map};
 use kernel::shell::args::{Args, CommandError};
@@ -133,13 +133,7 @@ fn frame_alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 fn frame_free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let id = args.number("HANDLE")?;
     args.finish()?;
-    let run = match RUNS.lock().take(id) {
-        Ok(run) => run,
-        Err(error) => {
-            report_handle_error("frame free", "frame alloc", error);
-            return Err(CommandError::Reported);
-        }
-    };
+    let run = take_handle(&RUNS, id, "frame free", "frame alloc")?;
     let result = frames().free_contiguous(run.address, run.count, Owner::Shell);
     match result {
         Ok(()) => {

@@ -151,13 +151,7 @@ fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 fn free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let id = args.number("HANDLE")?;
     args.finish()?;
-    let block = match BLOCKS.lock().take(id) {
-        Ok(block) => block,
-        Err(error) => {
-            report_handle_error("free", "alloc", error);
-            return Err(CommandError::Reported);
-        }
-    };
+    let block = take_handle(&BLOCKS, id, "free", "alloc")?;
     let pointer = NonNull::new(block.address as *mut u8).expect("heap blocks are never at 0");
     let result = HEAP.deallocate(pointer, block.layout);
     match result {
@@ -174,6 +168,21 @@ fn free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
             Err(CommandError::Reported)
         }
     }
+}
+
+/// Takes handle `id` out of `handles` for `command`; if it cannot, says why
+/// (`giver` is the command that hands such handles out).
+pub fn take_handle<'a, T: Copy, const N: usize>(
+    handles: &IrqMutex<Handles<T, N>>,
+    id: u64,
+    command: &str,
+    giver: &str,
+) -> Result<T, CommandError<'a>> {
+    let taken = handles.lock().take(id);
+    taken.map_err(|error| {
+        report_handle_error(command, giver, error);
+        CommandError::Reported
+    })
 }
 
 /// Says why `command` refused a handle that `giver` should have printed.
