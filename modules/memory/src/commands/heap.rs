@@ -66,7 +66,7 @@ fn heap<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 /// The free blocks by size (ShompOS's `p`): for the buddy heap, exactly one
 /// line per order.
 pub fn print_free_blocks(name: &str, stats: &HeapStats) {
-    println!(
+    kernel::shell::print_summary(format_args!(
         "Free blocks by size ({} heap, {} regions, {} of {} free, {} requested in {} live):",
         name,
         stats.regions,
@@ -74,7 +74,7 @@ pub fn print_free_blocks(name: &str, stats: &HeapStats) {
         ByteSize(stats.total as u64),
         ByteSize(stats.requested as u64),
         stats.allocations
-    );
+    ));
     let mut any = false;
     for class in 0..SIZE_CLASSES {
         let count = stats.free_blocks[class];
