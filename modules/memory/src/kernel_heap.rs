@@ -27,6 +27,7 @@
 //!   allocation-error handler below, which reports the request and the
 //!   heap's state and stops the kernel.
 
+use crate::frames::{Owner, FRAME_SIZE};
 use crate::heap::debug::HeapBug;
 use crate::heap::{
     AnyHeap, DebugHeap, DebugMode, Fit, Heap, HeapError, HeapKind, HeapStats, LockedHeap, SlabHeap,
@@ -87,17 +88,20 @@ pub struct HeapOptions {
 const MIN_HEAP: usize = 256 << 10;
 const MAX_HEAP: usize = 16 << 20;
 
-/// Picks the heap from the command line and gives it its first region.
-pub(crate) fn init() {
+/// Picks the heap from the command line and gives it its first region: a
+/// run of frames (chapter 2, paging off).
+pub fn init() {
     let options = options_from_command_line();
-    let free_bytes = setup::frames().counts().free * crate::frames::FRAME_SIZE;
+    let free_bytes = setup::frames().counts().free * FRAME_SIZE;
     let size = heap_size_for(free_bytes);
-    let Some((start, size)) = setup::allocate_heap_frames(size / crate::frames::FRAME_SIZE) else {
+    let first = setup::frames().allocate_contiguous(size / FRAME_SIZE, FRAME_SIZE, Owner::Heap);
+    let Ok(first) = first else {
         panic!("no {size} contiguous bytes of RAM for the kernel heap");
     };
     // SAFETY: the frames were just allocated for the heap alone, and are
     // never freed; paging is off, so their physical address is usable.
-    unsafe { install(options, start, size) };
+    unsafe { install(options, first.start().as_usize(), size) };
+    setup::count_kernel_frames_with(|| HEAP.lock().stats().total.div_ceil(FRAME_SIZE));
 }
 
 /// The kernel command-line options the heap reads.

@@ -3,13 +3,15 @@
 //! Chapter 1 booted the machine; this chapter decides who gets which byte of
 //! it. Read it in this order:
 //!
-//! 1. [`memory_map`] — what RAM exists, from GRUB's multiboot2 memory map,
+//! 1. [`address`] — physical addresses and frames as types of their own;
+//!    [`memory_map`] — what RAM exists, from GRUB's multiboot2 memory map,
 //!    and what of it is already taken (the kernel, the boot information...);
 //! 2. [`frames`] — the physical frame allocator: 4 KiB frames, one bit each;
 //! 3. [`heap`] — byte-sized allocations: the buddy heap with block headers
 //!    (the kernel's `#[global_allocator]`), the first-fit pool and the bump
 //!    allocator, all behind one trait;
-//! 4. `setup` — how the kernel puts them together at boot;
+//! 4. `setup` and `kernel_heap` — how the kernel puts them together at
+//!    boot: the map and the frames, then the heap on them ([`init`]);
 //! 5. `commands` — `heap`, `heapmap`, `alloc`, `free`, `frames`, `demo`.
 //!
 //! Everything in 1–3 is plain `no_std` code over memory the caller hands
@@ -25,6 +27,7 @@ extern crate alloc;
 /// reaches the kernel's I/O, shell and CPU tables through it.
 pub use kernel;
 
+pub mod address;
 pub mod frames;
 pub mod heap;
 pub mod memory_map;
@@ -39,3 +42,11 @@ pub mod kernel_heap;
 pub mod setup;
 #[cfg(target_os = "none")]
 pub mod tests;
+
+/// Builds the memory map, the frame allocator and, on frames of its own,
+/// the kernel heap: after this, `Box` and `Vec` work.
+#[cfg(target_os = "none")]
+pub fn init() {
+    setup::init();
+    kernel_heap::init();
+}

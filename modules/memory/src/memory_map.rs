@@ -13,15 +13,16 @@
 //!  2. usable minus every non-usable entry   (when they overlap, trust "reserved")
 //!  3. sort and merge, then shrink each range inward to whole 4 KiB frames
 //!  4. minus the reservations: the first 1 MiB, the kernel image, the boot
-//!     information, GRUB modules, the frame allocator's own bitmaps
+//!     information, GRUB modules, the frame allocator's own tables
 //!  => the frames the frame allocator may hand out
 //! ```
 //!
 //! [`RangeSet`] does the arithmetic; [`MemoryMap`] keeps the result and the
 //! list of reservations with the reason for each, for the `frames` command.
 
-/// Size of a physical page frame.
-pub const FRAME_SIZE: u64 = 4096;
+/// [`crate::address::FRAME_SIZE`], as the `u64` the map's arithmetic uses
+/// (firmware describes memory above 4 GiB too).
+const FRAME_SIZE: u64 = crate::address::FRAME_SIZE as u64;
 /// The first address a 32-bit kernel cannot reach (without PAE).
 pub const ADDRESS_LIMIT: u64 = 1 << 32;
 /// Most ranges a [`RangeSet`] holds (firmware maps have a few dozen at most).

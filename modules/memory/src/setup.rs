@@ -1,4 +1,5 @@
-//! Chapter 2's start-up: from GRUB's memory map to a working heap.
+//! Chapter 2's start-up, first half: from GRUB's memory map to a frame
+//! allocator (the heap, in `kernel_heap`, is built on it next).
 //!
 //! ```text
 //!  multiboot2 memory map ──> MemoryMap ──(reserve: first MiB, kernel, boot
@@ -12,9 +13,7 @@
 //! CPU uses: the frame allocator's tables and the heap are reached directly
 //! at the physical addresses the memory map gave us.
 
-use crate::frames::{FrameAllocator, Owner, FRAME_SIZE};
-use crate::heap::Heap;
-use crate::kernel_heap;
+use crate::frames::FrameAllocator;
 use crate::memory_map::{MapEntry, MemoryMap, PhysRange};
 use kernel::boot;
 use kernel::shell::format::ByteSize;
@@ -29,15 +28,10 @@ static MEMORY_MAP: spin::Once<MemoryMap> = spin::Once::new();
 
 const MIB: u64 = 1 << 20;
 
-/// Builds the memory map, the frame allocator and the heap.
+/// Builds the memory map and the frame allocator. Chapter 2 then gives the
+/// heap frames of its own (`memory::init`); chapter 3 turns paging on first
+/// and gives the heap virtual memory.
 pub fn init() {
-    init_frames();
-    kernel_heap::init();
-}
-
-/// Builds the memory map and the frame allocator only. Chapter 3 calls this,
-/// turns paging on, and then gives the heap virtual memory of its own.
-pub fn init_frames() {
     let mut map = memory_map_from_boot_info();
     let words = FrameAllocator::storage_words(&map);
     let bytes = (words * 4) as u64;
@@ -145,30 +139,16 @@ pub type FrameCounter = fn() -> usize;
 
 static KERNEL_FRAMES: spin::Once<FrameCounter> = spin::Once::new();
 
-/// How many frames the kernel's own structures hold: in this chapter, the
-/// heap's. A later chapter that takes frames for itself (chapter 3: page
-/// tables, heap pages mapped on demand) says so with
-/// [`count_kernel_frames_with`]. Tests compare it with the allocator's count.
+/// How many frames the kernel's own structures hold, as the structures
+/// themselves count them (chapter 2: the heap's frames; chapter 3: heap
+/// pages and page tables). Tests compare it with the frame allocator's
+/// count, which is kept separately. 0 until a counter is set.
 pub fn kernel_frames() -> usize {
-    match KERNEL_FRAMES.get() {
-        Some(count) => count(),
-        None => crate::kernel_heap::HEAP
-            .lock()
-            .stats()
-            .total
-            .div_ceil(FRAME_SIZE),
-    }
+    KERNEL_FRAMES.get().map_or(0, |count| count())
 }
 
-/// Replaces how [`kernel_frames`] counts (once).
+/// Sets how [`kernel_frames`] counts (once): the chapter that builds the
+/// heap says so.
 pub fn count_kernel_frames_with(counter: FrameCounter) {
     KERNEL_FRAMES.call_once(|| counter);
-}
-
-/// Frames for the heap: `count` contiguous frames, as a byte range.
-pub fn allocate_heap_frames(count: usize) -> Option<(usize, usize)> {
-    let start = frames()
-        .allocate_contiguous(count, FRAME_SIZE, Owner::Heap)
-        .ok()?;
-    Some((start, count * FRAME_SIZE))
 }

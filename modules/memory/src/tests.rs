@@ -3,10 +3,10 @@
 //! heap and again under the pool, first fit (`heap=pool`) and best fit
 //! (`heap=pool,pool=best`; see `ktest.conf`).
 
-use crate::frames::{FrameError, FrameState, Owner, FRAME_SIZE};
+use crate::frames::{Frame, FrameError, FrameState, Owner, PhysAddr, FRAME_SIZE};
 use crate::heap::{Fit, Heap, HeapKind};
 use crate::kernel_heap::{summary_line, HEAP};
-use crate::memory_map::{PhysRange, FRAME_SIZE as FRAME_SIZE_U64};
+use crate::memory_map::PhysRange;
 use crate::setup::{frames, memory_map};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -293,7 +293,7 @@ fn expected_available_frames() -> (usize, usize) {
         while frame < range.end {
             usable += 1;
             available += usize::from(!reserved(frame));
-            frame += FRAME_SIZE_U64;
+            frame += FRAME_SIZE as u64;
         }
     }
     (usable, available)
@@ -310,15 +310,17 @@ fn count_is_the_map_minus_reservations() {
     assert_eq!(counts.held_by(Owner::Shell), 0);
     let frames = frames();
     assert!(
-        (0..256).all(|frame| frames.state(frame * FRAME_SIZE) == Some(FrameState::Reserved)),
+        (0..256)
+            .all(|number| frames.state(Frame::from_number(number)) == Some(FrameState::Reserved)),
         "no frame of the first MiB may ever be handed out"
     );
 }
 
-fn is_reserved(address: usize) -> bool {
+fn is_reserved(frame: Frame) -> bool {
+    let address = frame.start().as_usize() as u64;
     memory_map().reservations().iter().any(|r| {
         let range = r.range.frames_touched();
-        (range.start..range.end).contains(&(address as u64))
+        (range.start..range.end).contains(&address)
     })
 }
 
@@ -332,17 +334,13 @@ fn drained_then_refilled() {
     loop {
         let result = frames().allocate(Owner::Kernel);
         match result {
-            Ok(address) => {
-                assert!(
-                    !is_reserved(address),
-                    "reserved frame {address:#x} handed out"
-                );
-                assert!(
-                    !heap_owns(address + 16),
-                    "heap frame {address:#x} handed out"
-                );
-                // SAFETY: the frame is ours until freed below; paging is off,
-                // so its physical address is where the CPU writes.
+            Ok(frame) => {
+                let address = frame.start().as_usize();
+                assert!(!is_reserved(frame), "reserved {frame:?} handed out");
+                assert!(!heap_owns(address + 16), "heap {frame:?} handed out");
+                // SAFETY: the frame is ours until freed below; its physical
+                // address is where the CPU writes (paging off, or RAM
+                // identity-mapped from chapter 3 on).
                 unsafe { (address as *mut usize).write(list) };
                 list = address;
                 taken += 1;
@@ -370,7 +368,10 @@ fn drained_then_refilled() {
     while list != 0 {
         // SAFETY: each frame on the list holds the address of the next.
         let next = unsafe { (list as *const usize).read() };
-        frames().free(list, Owner::Kernel).expect("a frame we took");
+        let frame = Frame::from_start(PhysAddr::new(list)).expect("a frame's start");
+        frames()
+            .free(frame, Owner::Kernel)
+            .expect("a frame we took");
         list = next;
     }
     assert_eq!(frames().counts(), before);
@@ -381,9 +382,9 @@ fn contiguous_and_aligned() {
     let run = frames()
         .allocate_contiguous(16, 64 << 10, Owner::Kernel)
         .expect("64 KiB free somewhere");
-    assert_eq!(run % (64 << 10), 0);
-    for frame in 0..16 {
-        assert!(!frames().is_free(run + frame * FRAME_SIZE));
+    assert_eq!(run.start().as_usize() % (64 << 10), 0);
+    for index in 0..16 {
+        assert!(!frames().is_free(run.add(index)));
     }
     frames().free_contiguous(run, 16, Owner::Kernel).unwrap();
     assert_eq!(frames().counts(), before);
@@ -391,43 +392,37 @@ fn contiguous_and_aligned() {
 
 fn mistakes_are_refused() {
     let before = frames().counts();
+    let low = Frame::from_number(1);
     assert_eq!(
-        frames().free(0x1000, Owner::Kernel),
-        Err(FrameError::Reserved { address: 0x1000 })
+        frames().free(low, Owner::Kernel),
+        Err(FrameError::Reserved { frame: low })
     );
-    let kernel_start = kernel::boot::kernel_layout().image.0;
+    let kernel = Frame::containing(PhysAddr::new(kernel::boot::kernel_layout().image.0));
     assert_eq!(
-        frames().free(kernel_start, Owner::Kernel),
-        Err(FrameError::Reserved {
-            address: kernel_start
-        })
+        frames().free(kernel, Owner::Kernel),
+        Err(FrameError::Reserved { frame: kernel })
     );
     let frame = frames().allocate(Owner::Kernel).unwrap();
     frames().free(frame, Owner::Kernel).unwrap();
     assert_eq!(
         frames().free(frame, Owner::Kernel),
-        Err(FrameError::DoubleFree { address: frame })
+        Err(FrameError::DoubleFree { frame })
     );
+    let top = Frame::containing(PhysAddr::new(0xFFFF_F000));
     assert_eq!(
-        frames().free(frame + 8, Owner::Kernel),
-        Err(FrameError::Unaligned { address: frame + 8 })
-    );
-    assert_eq!(
-        frames().free(0xFFFF_F000, Owner::Kernel),
-        Err(FrameError::OutOfRange {
-            address: 0xFFFF_F000
-        })
+        frames().free(top, Owner::Kernel),
+        Err(FrameError::OutOfRange { frame: top })
     );
     assert_eq!(frames().counts(), before);
 }
 
 /// The lowest frame `owner` holds.
-pub fn some_frame_held_by(owner: Owner) -> usize {
+pub fn some_frame_held_by(owner: Owner) -> Frame {
     let frames = frames();
     (0..)
-        .map(|frame| frame * FRAME_SIZE)
-        .take_while(|&address| frames.state(address).is_some())
-        .find(|&address| frames.state(address) == Some(FrameState::Held(owner)))
+        .map(Frame::from_number)
+        .take_while(|&frame| frames.state(frame).is_some())
+        .find(|&frame| frames.state(frame) == Some(FrameState::Held(owner)))
         .expect("the owner holds a frame")
 }
 
@@ -440,7 +435,7 @@ fn only_the_holder_frees_a_frame() {
     assert_eq!(
         frames().free(heap_frame, Owner::Shell),
         Err(FrameError::NotYours {
-            address: heap_frame,
+            frame: heap_frame,
             holder: Owner::Heap,
             by: Owner::Shell
         })

@@ -27,7 +27,7 @@
 //! read where the kernel was (its ESP tells an overflow from other causes),
 //! report, and stop.
 
-use crate::page_table::PAGE_SIZE;
+use crate::address::PAGE_SIZE;
 use core::cell::UnsafeCell;
 use memory::kernel::boot;
 use memory::kernel::cpu::gdt::{self, KERNEL_CODE, KERNEL_DATA};
@@ -66,7 +66,7 @@ pub fn install() {
         tss.esp = (stack_top - 16) as u32;
         tss.ebp = 0;
         tss.eflags = 0x2; // bit 1 is always set; IF = 0: no interrupts
-        tss.cr3 = crate::kernel_space::active_directory() as u32;
+        tss.cr3 = crate::kernel_space::active_directory().start().as_usize() as u32;
         tss.cs = ring0_gdt_selector(KERNEL_CODE);
         let data = ring0_gdt_selector(KERNEL_DATA);
         (tss.ds, tss.es, tss.fs, tss.gs, tss.ss) = (data, data, data, data, data);

@@ -21,15 +21,16 @@
 //! returns "faulted") and EAX to the error code, and returns; `iretd` lands
 //! on `probe_resume` instead of retrying the access.
 
-use crate::page_fault::PageFaultCode;
+use crate::address::VirtAddr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use memory::kernel::cpu::trap::TrapFrame;
+use x86::irq::PageFaultError;
 
 /// A probe that faulted: where, and the error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbeFault {
-    pub address: usize,
-    pub code: PageFaultCode,
+    pub address: VirtAddr,
+    pub code: PageFaultError,
     /// The probe's access instruction.
     pub eip: usize,
 }
@@ -79,10 +80,10 @@ static LAST_FAULT_ADDRESS: AtomicUsize = AtomicUsize::new(0);
 static LAST_FAULT_EIP: AtomicUsize = AtomicUsize::new(0);
 
 /// Reads the 32-bit word at `address`; a page fault comes back as an error.
-pub fn probe_read(address: usize) -> Result<u32, ProbeFault> {
+pub fn probe_read(address: VirtAddr) -> Result<u32, ProbeFault> {
     // SAFETY: the read may fault; every fault at its one access instruction
     // is turned into a return through `recover`. Nothing else is touched.
-    decode(unsafe { strata_probe_read(address) })
+    decode(unsafe { strata_probe_read(address.as_usize()) })
 }
 
 /// Writes `value` at `address`; a page fault comes back as an error.
@@ -90,9 +91,9 @@ pub fn probe_read(address: usize) -> Result<u32, ProbeFault> {
 /// # Safety
 /// If the page is mapped and writable, the write happens: `address` must be
 /// memory the caller may change.
-pub unsafe fn probe_write(address: usize, value: u32) -> Result<(), ProbeFault> {
+pub unsafe fn probe_write(address: VirtAddr, value: u32) -> Result<(), ProbeFault> {
     // SAFETY: the caller vouches for the write; a fault is recovered.
-    decode(unsafe { strata_probe_write(address, value) }).map(|_| ())
+    decode(unsafe { strata_probe_write(address.as_usize(), value) }).map(|_| ())
 }
 
 fn decode(result: u64) -> Result<u32, ProbeFault> {
@@ -101,8 +102,8 @@ fn decode(result: u64) -> Result<u32, ProbeFault> {
         Ok(value)
     } else {
         Err(ProbeFault {
-            address: LAST_FAULT_ADDRESS.load(Ordering::Relaxed),
-            code: PageFaultCode(value),
+            address: VirtAddr::new(LAST_FAULT_ADDRESS.load(Ordering::Relaxed)),
+            code: PageFaultError::from_bits_truncate(value),
             eip: LAST_FAULT_EIP.load(Ordering::Relaxed),
         })
     }
@@ -125,17 +126,17 @@ pub fn is_probe(eip: usize) -> bool {
 
 /// Called by the page-fault handler: if the fault is at an instruction in
 /// the table, redirects the saved EIP to its fix-up and returns `true`.
-pub fn recover(frame: &mut TrapFrame, address: usize, code: PageFaultCode) -> bool {
+pub fn recover(frame: &mut TrapFrame, address: VirtAddr, code: PageFaultError) -> bool {
     let Some(&(_, resume)) = table()
         .iter()
         .find(|(instruction, _)| *instruction == frame.eip as usize)
     else {
         return false;
     };
-    LAST_FAULT_ADDRESS.store(address, Ordering::Relaxed);
+    LAST_FAULT_ADDRESS.store(address.as_usize(), Ordering::Relaxed);
     LAST_FAULT_EIP.store(frame.eip as usize, Ordering::Relaxed);
     frame.eip = resume as u32;
     frame.edx = 1;
-    frame.eax = code.0;
+    frame.eax = code.bits();
     true
 }

@@ -40,8 +40,8 @@
 //! they get a fixed region in the same range, sized as in chapter 2, and
 //! still have its pages mapped on demand.
 
+use crate::address::{PAGE_SIZE, TABLE_SPAN};
 pub use crate::layout::{HEAP_END, HEAP_RESERVED, HEAP_START};
-use crate::page_table::{PAGE_SIZE, TABLE_SPAN};
 
 /// The buddy heap starts with this much of its range (chapter 2's smallest
 /// heap); only the pages it touches get frames.
@@ -96,6 +96,7 @@ pub use kernel_side::*;
 #[cfg(target_os = "none")]
 mod kernel_side {
     use super::*;
+    use crate::address::{Page, VirtAddr};
     use crate::kernel_space;
     use core::alloc::Layout;
     use core::fmt::{self, Write};
@@ -123,12 +124,20 @@ mod kernel_side {
         }
     }
 
-    /// Demand faults served, and times the top moved.
-    pub fn counters() -> (usize, usize) {
-        (
-            FAULTS.load(Ordering::Relaxed),
-            GROWTHS.load(Ordering::Relaxed),
-        )
+    /// What the heap's paging has done so far.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Counters {
+        /// Demand faults served: pages brought in.
+        pub faults: usize,
+        /// Times the top moved.
+        pub growths: usize,
+    }
+
+    pub fn counters() -> Counters {
+        Counters {
+            faults: FAULTS.load(Ordering::Relaxed),
+            growths: GROWTHS.load(Ordering::Relaxed),
+        }
     }
 
     /// Gives the kernel heap its first region in the heap range. Paging and
@@ -146,7 +155,9 @@ mod kernel_side {
         if !empty.can_grow(top, free_frames) {
             panic!("not enough free frames ({free_frames}) for a {size}-byte kernel heap");
         }
-        if let Err(error) = kernel_space::ensure_tables(HEAP_START, top) {
+        if let Err(error) =
+            kernel_space::ensure_tables(VirtAddr::new(HEAP_START), VirtAddr::new(top))
+        {
             panic!("cannot make page tables for the heap: {error}");
         }
         TOP.store(top, Ordering::Relaxed);
@@ -163,19 +174,18 @@ mod kernel_side {
     /// The frames the kernel holds from now on: its heap pages (as mapped),
     /// its page tables and the page directory.
     fn kernel_frames() -> usize {
-        let (_, tables) = kernel_space::space().counts();
-        MAPPED_PAGES.load(Ordering::Relaxed) + tables + 1
+        MAPPED_PAGES.load(Ordering::Relaxed) + kernel_space::space().counts().tables + 1
     }
 
     /// Whether a fault at `address` is the heap's to serve: below the top.
-    pub fn serves(address: usize) -> bool {
-        (HEAP_START..TOP.load(Ordering::Relaxed)).contains(&address)
+    pub fn serves(address: VirtAddr) -> bool {
+        (HEAP_START..TOP.load(Ordering::Relaxed)).contains(&address.as_usize())
     }
 
     /// Why a heap page could not be brought in.
     #[derive(Debug, Clone, Copy)]
     pub struct FaultInError {
-        page: usize,
+        page: Page,
         reason: &'static str,
     }
 
@@ -192,9 +202,9 @@ mod kernel_side {
     }
 
     /// Demand paging: maps a fresh, zeroed frame at the page of `address`.
-    pub fn fault_in(address: usize) -> Result<(), FaultInError> {
+    pub fn fault_in(address: VirtAddr) -> Result<(), FaultInError> {
         // LAB 3.3 BEGIN: take a frame (setup::try_frames), map it writable and owned at the page (free it if that fails), zero the page, count it
-        let page = address & !(PAGE_SIZE - 1);
+        let page = Page::containing(address);
         let error = |reason| FaultInError { page, reason };
         let frame = setup::try_frames()
             .ok_or(error(
@@ -212,7 +222,7 @@ mod kernel_side {
         }
         // SAFETY: the page was just mapped, writable, to a frame nobody else
         // has; zeroing it hides whatever the frame held before.
-        unsafe { core::ptr::write_bytes(page as *mut u8, 0, PAGE_SIZE) };
+        unsafe { core::ptr::write_bytes(page.start().as_usize() as *mut u8, 0, PAGE_SIZE) };
         MAPPED_PAGES.fetch_add(1, Ordering::Relaxed);
         FAULTS.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -234,7 +244,8 @@ mod kernel_side {
             return false;
         };
         if !current.can_grow(new_top, free_frames)
-            || kernel_space::ensure_tables(current.top, new_top).is_err()
+            || kernel_space::ensure_tables(VirtAddr::new(current.top), VirtAddr::new(new_top))
+                .is_err()
         {
             return false;
         }

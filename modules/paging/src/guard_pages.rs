@@ -26,9 +26,9 @@
 //! In `heapdebug=full`, one allocation in [`SAMPLE_EVERY`] goes to a slot
 //! (`guardpages=N` on the command line changes it; 0 turns it off).
 
+use crate::address::{Page, VirtAddr};
 use crate::kernel_space;
 use crate::layout::{GUARD_END, GUARD_SLOTS, GUARD_START, PAGE_SIZE};
-use crate::page_fault::PageFaultCode;
 use core::fmt;
 use memory::frames::Owner;
 use memory::heap::debug::{GuardPages, GuardedBlock};
@@ -36,6 +36,7 @@ use memory::kernel::command_line::{self, KernelOption};
 use memory::kernel::sync::IrqMutex;
 use memory::kernel_heap::HEAP;
 use x86::bits32::paging::PTFlags;
+use x86::irq::PageFaultError;
 
 /// By default, one allocation in this many is put on a guard page.
 pub const SAMPLE_EVERY: usize = 100;
@@ -124,9 +125,20 @@ fn data_page(slot: usize) -> usize {
     GUARD_START + slot * SLOT_SPAN
 }
 
+/// The page at `address` (a slot's data page, as the heap debugger names it).
+fn page_at(address: usize) -> Page {
+    Page::containing(VirtAddr::new(address))
+}
+
+/// The unmapped page after the data page `page`.
+fn guard_page(page: usize) -> Page {
+    page_at(page).add(1)
+}
+
 /// Maps a fresh frame at `page`, owned by the mapping. Guard-page frames
 /// hold heap blocks, so the heap is their owner.
 fn map_fresh(page: usize) -> Result<(), &'static str> {
+    let page = page_at(page);
     let frame = memory::setup::try_frames()
         .ok_or("the frame allocator is locked")?
         .allocate(Owner::Heap)
@@ -154,7 +166,7 @@ impl GuardPages for KernelGuardPages {
         let page = data_page(index);
         let slot = &mut slots.slots[index];
         if slot.guard_mapped {
-            kernel_space::unmap_owned(page + PAGE_SIZE, Owner::Heap).ok()?;
+            kernel_space::unmap_owned(guard_page(page), Owner::Heap).ok()?;
             slot.guard_mapped = false;
         }
         if !slot.data_mapped {
@@ -183,10 +195,10 @@ impl GuardPages for KernelGuardPages {
         };
         let slot = &mut slots.slots[index];
         slot.in_use = false;
-        if slot.data_mapped && kernel_space::unmap_owned(page, Owner::Heap).is_ok() {
+        if slot.data_mapped && kernel_space::unmap_owned(page_at(page), Owner::Heap).is_ok() {
             slot.data_mapped = false;
         }
-        if slot.guard_mapped && kernel_space::unmap_owned(page + PAGE_SIZE, Owner::Heap).is_ok() {
+        if slot.guard_mapped && kernel_space::unmap_owned(guard_page(page), Owner::Heap).is_ok() {
             slot.guard_mapped = false;
         }
     }
@@ -201,7 +213,9 @@ pub fn install() {
         name: "guardpages",
         values: "N",
     }]);
-    if let Err(error) = kernel_space::ensure_tables(GUARD_START, GUARD_END) {
+    if let Err(error) =
+        kernel_space::ensure_tables(VirtAddr::new(GUARD_START), VirtAddr::new(GUARD_END))
+    {
         log::warn!("guard pages: {error}: the heap debugger will do without them");
         return;
     }
@@ -216,13 +230,14 @@ pub fn install() {
 }
 
 /// Whether a page fault at `address` is one of ours.
-pub fn serves(address: usize) -> bool {
-    slot_of(address).is_some()
+pub fn serves(address: VirtAddr) -> bool {
+    slot_of(address.as_usize()).is_some()
 }
 
 /// Reports a fault in a slot and makes the page usable so that the kernel
 /// can carry on. Returns `false` if it cannot (the fault is then fatal).
-pub fn handle_fault(address: usize, code: PageFaultCode) -> bool {
+pub fn handle_fault(address: VirtAddr, code: PageFaultError) -> bool {
+    let address = address.as_usize();
     let Some(index) = slot_of(address) else {
         return false;
     };
@@ -234,7 +249,7 @@ pub fn handle_fault(address: usize, code: PageFaultCode) -> bool {
     };
     let fault = GuardFault {
         address,
-        write: code.write(),
+        write: code.contains(PageFaultError::WR),
         block,
     };
     log::error!("{fault} (mapping a spare page and carrying on)");

@@ -15,11 +15,9 @@
 //! are a *recursive* directory entry, which makes the tables appear in the
 //! top 4 MiB, and a temporary mapping window; see the exercises.)
 
-use crate::growing_heap;
-use crate::layout::{AddressSpaceLayout, Region, VGA_END, VGA_START};
-use crate::page_table::{
-    AddressSpace, MapError, Missing, TableMemory, Translation, PAGE_SIZE, TABLE_SPAN,
-};
+use crate::address::{Frame, Page, VirtAddr, PAGE_SIZE, TABLE_SPAN};
+use crate::layout::{Access, AddressSpaceLayout, HEAP_START, IDENTITY_MAP_END, VGA_END, VGA_START};
+use crate::page_table::{AddressSpace, MapError, Missing, TableMemory, Translation};
 use memory::frames::Owner;
 use memory::kernel::boot;
 use memory::kernel::sync::{IrqMutex, IrqMutexGuard};
@@ -32,26 +30,26 @@ use x86::controlregs::{self, Cr0};
 pub struct IdentityTables;
 
 impl TableMemory for IdentityTables {
-    fn directory(&mut self, frame: usize) -> &mut PD {
+    fn directory(&mut self, frame: Frame) -> &mut PD {
         // SAFETY: `frame` is the directory's frame, which the address space
         // allocated for itself and owns; RAM is identity-mapped (or paging is
         // still off), so the physical address is also the virtual one; a
         // frame is 4 KiB and 4 KiB-aligned, like a PD.
-        unsafe { &mut *(frame as *mut PD) }
+        unsafe { &mut *(frame.start().as_usize() as *mut PD) }
     }
 
-    fn table(&mut self, frame: usize) -> &mut PT {
+    fn table(&mut self, frame: Frame) -> &mut PT {
         // SAFETY: as for `directory`: a table frame the address space owns.
-        unsafe { &mut *(frame as *mut PT) }
+        unsafe { &mut *(frame.start().as_usize() as *mut PT) }
     }
 
-    fn allocate_table_frame(&mut self) -> Option<usize> {
+    fn allocate_table_frame(&mut self) -> Option<Frame> {
         setup::try_frames()?.allocate(Owner::PageTable).ok()
     }
 
-    fn flush(&mut self, page: usize) {
+    fn flush(&mut self, page: Page) {
         // SAFETY: `invlpg` only drops a cached translation.
-        unsafe { x86::tlb::flush(page) };
+        unsafe { x86::tlb::flush(page.start().as_usize()) };
     }
 }
 
@@ -81,17 +79,20 @@ impl core::ops::DerefMut for SpaceGuard {
 
 /// Builds the kernel's tables and turns paging on.
 pub fn init() {
-    let layout = layout();
+    let layout = AddressSpaceLayout {
+        kernel: boot::kernel_layout(),
+        ram_end: ram_end(),
+        heap_top: HEAP_START,
+    };
     let mut space = match AddressSpace::new(IdentityTables) {
         Ok(space) => space,
         Err(error) => panic!("no frame for the page directory: {error}"),
     };
     let map = setup::memory_map();
-    if layout.ram_end > crate::layout::IDENTITY_MAP_END {
+    if layout.ram_end > IDENTITY_MAP_END {
         panic!(
-            "RAM reaches {:#x}, but the identity map ends at {:#x}: boot with less memory",
+            "RAM reaches {:#x}, but the identity map ends at {IDENTITY_MAP_END:#x}: boot with less memory",
             layout.ram_end,
-            crate::layout::IDENTITY_MAP_END
         );
     }
     let kernel = layout.kernel;
@@ -106,14 +107,18 @@ pub fn init() {
             (info_start & !(PAGE_SIZE - 1), info_end),
         ]);
     for (start, end) in ranges {
-        for page in (start..end).step_by(PAGE_SIZE) {
-            let flags = match layout.region_of(page).identity_access() {
-                Some(crate::layout::Access::ReadWrite) => PTFlags::RW,
-                Some(crate::layout::Access::ReadOnly) => PTFlags::empty(),
-                None if (info_start..info_end).contains(&page) => PTFlags::empty(),
+        for address in (start..end).step_by(PAGE_SIZE) {
+            let flags = match layout.region_of(VirtAddr::new(address)).identity_access() {
+                Some(Access::ReadWrite) => PTFlags::RW,
+                Some(Access::ReadOnly) => PTFlags::empty(),
+                None if (info_start..info_end).contains(&address) => PTFlags::empty(),
                 None => continue,
             };
-            match space.map(page, page, flags) {
+            // Identity: the page at an address maps to the frame at the
+            // same address.
+            let page = Page::containing(VirtAddr::new(address));
+            let frame = Frame::containing(memory::address::PhysAddr::new(address));
+            match space.map(page, frame, flags) {
                 Ok(()) | Err(MapError::AlreadyMapped { .. }) => {}
                 Err(error) => panic!("cannot identity-map {page:#x}: {error}"),
             }
@@ -126,13 +131,15 @@ pub fn init() {
     // the frame bitmaps, the page tables and VGA — at the same address as
     // before, so execution continues at the next instruction unchanged.
     unsafe {
-        controlregs::cr3_write(directory as u64);
+        controlregs::cr3_write(directory.start().as_usize() as u64);
         let cr0 = controlregs::cr0();
         controlregs::cr0_write(cr0 | Cr0::CR0_ENABLE_PAGING | Cr0::CR0_WRITE_PROTECT);
     }
-    let (pages, tables) = self::space().counts();
+    let counts = self::space().counts();
     log::info!(
-        "paging: {pages} pages identity-mapped with {tables} page tables; directory at {directory:#x}"
+        "paging: {} pages identity-mapped with {} page tables; directory at {directory:#010x}",
+        counts.pages,
+        counts.tables
     );
 }
 
@@ -143,46 +150,42 @@ pub fn is_enabled() -> bool {
     cr0.contains(Cr0::CR0_ENABLE_PAGING | Cr0::CR0_WRITE_PROTECT)
 }
 
-/// The physical address of the directory the CPU is using (CR3).
-pub fn active_directory() -> usize {
+/// The directory the CPU is using (CR3).
+pub fn active_directory() -> Frame {
     // SAFETY: reading CR3 has no side effects.
-    unsafe { controlregs::cr3() as usize }
+    let cr3 = unsafe { controlregs::cr3() } as usize;
+    Frame::containing(memory::address::PhysAddr::new(cr3))
 }
 
-/// What decides which region an address is in, right now.
-pub fn layout() -> AddressSpaceLayout {
-    let ram_end = setup::memory_map()
+/// The end of the highest usable RAM (what the identity map covers).
+pub fn ram_end() -> usize {
+    setup::memory_map()
         .usable()
         .iter()
         .map(|range| range.end as usize)
         .max()
-        .unwrap_or(0);
-    AddressSpaceLayout {
-        kernel: boot::kernel_layout(),
-        ram_end,
-        heap_top: growing_heap::window().top,
-    }
+        .unwrap_or(0)
 }
 
 /// Where `address` is mapped to.
-pub fn translate(address: usize) -> Result<Translation, Missing> {
+pub fn translate(address: VirtAddr) -> Result<Translation, Missing> {
     space().translate(address)
 }
 
 /// Makes sure page tables cover `[start, end)`, so that mapping pages there
 /// later needs no frame for a table. Called by the heap's grower, which may
 /// run inside code that holds the tables' lock: then it fails, not hangs.
-pub fn ensure_tables(start: usize, end: usize) -> Result<(), &'static str> {
+pub fn ensure_tables(start: VirtAddr, end: VirtAddr) -> Result<(), &'static str> {
     let mut guard = SPACE
         .try_lock()
         .ok_or("the page tables are locked by the code that is allocating")?;
     let space = guard.as_mut().ok_or("paging is not set up")?;
-    let mut page = start & !(TABLE_SPAN - 1);
-    while page < end {
+    let mut address = start.as_usize() & !(TABLE_SPAN - 1);
+    while address < end.as_usize() {
         space
-            .ensure_table(page)
+            .ensure_table(Page::containing(VirtAddr::new(address)))
             .map_err(|_| "no free frame for a page table")?;
-        page = match page.checked_add(TABLE_SPAN) {
+        address = match address.checked_add(TABLE_SPAN) {
             Some(next) => next,
             None => break,
         };
@@ -193,7 +196,7 @@ pub fn ensure_tables(start: usize, end: usize) -> Result<(), &'static str> {
 /// Maps `page` to `frame`, marked as the mapping's own frame. For the page
 /// fault handler, which must not wait for the lock: if the faulting code
 /// holds it, this fails instead.
-pub fn map_owned(page: usize, frame: usize, flags: PTFlags) -> Result<(), &'static str> {
+pub fn map_owned(page: Page, frame: Frame, flags: PTFlags) -> Result<(), &'static str> {
     let mut guard = SPACE
         .try_lock()
         .ok_or("the page tables are locked by the code that faulted")?;
@@ -206,23 +209,18 @@ pub fn map_owned(page: usize, frame: usize, flags: PTFlags) -> Result<(), &'stat
 /// Unmaps `page` and, if the mapping owned its frame, gives the frame back
 /// on behalf of `owner` (who allocated it). Like [`map_owned`], fails rather
 /// than waits if the tables are locked.
-pub fn unmap_owned(page: usize, owner: Owner) -> Result<(), &'static str> {
+pub fn unmap_owned(page: Page, owner: Owner) -> Result<(), &'static str> {
     let mut guard = SPACE
         .try_lock()
         .ok_or("the page tables are locked by the code that is freeing")?;
     let space = guard.as_mut().ok_or("paging is not set up")?;
-    let (frame, owned) = space.unmap(page).map_err(|_| "the page was not mapped")?;
+    let unmapped = space.unmap(page).map_err(|_| "the page was not mapped")?;
     drop(guard);
-    if owned {
+    if unmapped.owned {
         setup::try_frames()
             .ok_or("the frame allocator is locked")?
-            .free(frame, owner)
+            .free(unmapped.frame, owner)
             .map_err(|_| "the frame could not be freed")?;
     }
     Ok(())
-}
-
-/// A short name for the region of `address`, for listings.
-pub fn region_of(address: usize) -> Region {
-    layout().region_of(address)
 }

@@ -16,6 +16,10 @@
 //!             |   ^ top grows on demand       |  the first touch (page fault)
 //! 0xD000_0000 +-------------------------------+
 //!             | unused                        |
+//! 0xC808_0000 +-------------------------------+
+//!             | guard-page slots (64 x 2 pages)|  heapdebug=full: a page,
+//! 0xC800_0000 +-------------------------------+  then an unmapped one
+//!             | unused                        |
 //! 0xC000_0000 +-------------------------------+  end of the identity map
 //!             | RAM, identity-mapped, R/W     |  frames, bitmaps, page tables
 //!             |   kernel stack                |
@@ -31,11 +35,14 @@
 //! ```
 //!
 //! Everything here is plain arithmetic on addresses, so the host tests check
-//! it; `kernel_space.rs` builds the tables from it.
+//! it; `kernel_space.rs` builds the tables from it. The bounds are virtual
+//! addresses kept as plain numbers, so that [`AddressSpaceLayout::region_of`]
+//! can be one `match` over ranges, like the diagram.
 
+use crate::address::VirtAddr;
 use memory::kernel::boot::KernelLayout;
 
-pub use crate::page_table::PAGE_SIZE;
+pub use crate::address::PAGE_SIZE;
 
 /// The identity map covers RAM below this address (3 GiB; QEMU's PC never
 /// puts RAM between 3 and 4 GiB, where its devices live).
@@ -149,7 +156,8 @@ pub struct AddressSpaceLayout {
 
 impl AddressSpaceLayout {
     /// The region `address` falls in.
-    pub fn region_of(&self, address: usize) -> Region {
+    pub fn region_of(&self, address: VirtAddr) -> Region {
+        let address = address.as_usize();
         let kernel = &self.kernel;
         let within = |(start, end): (usize, usize)| (start..end).contains(&address);
         match address {
@@ -214,6 +222,9 @@ mod tests {
             (0x0800_0000, Region::NoRam),
             (0xBFFF_FFFF, Region::NoRam),
             (0xC000_0000, Region::Unused),
+            (GUARD_START, Region::GuardPages),
+            (GUARD_END - 1, Region::GuardPages),
+            (GUARD_END, Region::Unused),
             (HEAP_START, Region::Heap),
             (HEAP_START + 0x1_FFFF, Region::Heap),
             (HEAP_START + 0x2_0000, Region::HeapReserve),
@@ -223,7 +234,11 @@ mod tests {
             (0xFFFF_FFFF, Region::Unused),
         ];
         for (address, region) in cases {
-            assert_eq!(layout.region_of(address), region, "{address:#x}");
+            assert_eq!(
+                layout.region_of(VirtAddr::new(address)),
+                region,
+                "{address:#x}"
+            );
         }
     }
 

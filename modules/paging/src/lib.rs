@@ -13,45 +13,51 @@
 //! 3. faults you can read — every page fault is decoded, and even a kernel
 //!    stack overflow is reported, from a task with a stack of its own.
 //!
-//! Read it in this order:
+//! Read it in this order (each file uses only the ones before it):
 //!
-//! 1. [`page_table`] — the two-level tables and the walk, over any memory;
+//! 1. [`address`] — virtual addresses and pages as types of their own;
+//!    [`page_table`] — the two-level tables and the one walk, over any
+//!    memory;
 //! 2. [`layout`] — what lives where in the kernel's address space;
 //! 3. `kernel_space` — building the tables and turning paging on;
-//! 4. [`page_fault`] — decoding a fault, and the handler that dispatches it;
-//! 5. [`growing_heap`] — the kernel heap that grows on page faults;
-//! 6. `fixup` — letting a probe fault and carry on (an exception table);
+//! 4. [`growing_heap`] — the kernel heap that grows on page faults;
+//!    `regions` — which region an address is in, right now;
+//! 5. `fixup` — letting a probe fault and carry on (an exception table);
 //!    `guard_pages` — KFENCE-style pages for the heap debugger;
+//! 6. [`page_fault`] — decoding a fault, and the handler that serves what
+//!    it can (chapter 1's fatal report gets its decoding for the rest);
 //! 7. `double_fault` — the double-fault task and the stack guard page;
-//! 8. `commands` — `pages`, `translate`, `map`, `unmap`, `touch`.
+//! 8. `commands` — `pages`, `translate`, `map`, `unmap`, `touch`, `bench`.
 //!
-//! 1, 2 and the arithmetic in 4 and 5 are plain `no_std` code, tested on the
+//! 1, 2 and the arithmetic in 4 and 6 are plain `no_std` code, tested on the
 //! host (`cargo htest -p strata-paging`); the rest needs the real machine
 //! and is tested in the kernel.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
-pub mod growing_heap;
-pub mod layout;
-pub mod page_fault;
-pub mod page_table;
-
+pub mod address;
 #[cfg(target_os = "none")]
 pub mod commands;
 #[cfg(target_os = "none")]
 pub mod double_fault;
 #[cfg(target_os = "none")]
 pub mod fixup;
+pub mod growing_heap;
 #[cfg(target_os = "none")]
 pub mod guard_pages;
 #[cfg(target_os = "none")]
 pub mod kernel_space;
+pub mod layout;
+pub mod page_fault;
+pub mod page_table;
+#[cfg(target_os = "none")]
+pub mod regions;
 #[cfg(target_os = "none")]
 pub mod tests;
 
 /// Turns paging on and moves the heap into its own virtual range: called
-/// after [`memory::setup::init_frames`], before anything is allocated.
+/// after [`memory::setup::init`], before anything is allocated.
 #[cfg(target_os = "none")]
 pub fn init() {
     kernel_space::init();

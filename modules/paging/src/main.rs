@@ -15,7 +15,7 @@ const BANNER: &str =
 #[no_mangle]
 pub extern "C" fn kmain(magic: u32, boot_info_addr: u32) -> ! {
     kernel::init(magic, boot_info_addr);
-    memory::setup::init_frames();
+    memory::setup::init();
     paging::init();
     memory::commands::register();
     paging::commands::register();

@@ -2,17 +2,18 @@
 //!
 //! When a translation fails — no entry, or an entry that forbids the access
 //! — the CPU raises exception 14 (#PF). It leaves the faulting address in
-//! CR2 and pushes an error code whose low bits say what happened:
+//! CR2 and pushes an error code whose low bits say what happened (the `x86`
+//! crate names them: [`PageFaultError`]):
 //!
 //! ```text
-//!  bit 0  P  0 = the page was not present   1 = present, but protected
-//!  bit 1  W  0 = a read                     1 = a write
-//!  bit 2  U  0 = in kernel mode (ring 0)    1 = in user mode
-//!  bit 3  R  1 = a reserved bit was set in a table entry (a corrupt table)
-//!  bit 4  I  1 = an instruction fetch (only with NX, which 32-bit paging lacks)
+//!  bit 0  P     0 = the page was not present   1 = present, but protected
+//!  bit 1  WR    0 = a read                     1 = a write
+//!  bit 2  US    0 = in kernel mode (ring 0)    1 = in user mode
+//!  bit 3  RSVD  1 = a reserved bit was set in a table entry (a corrupt table)
+//!  bit 4  ID    1 = an instruction fetch (only with NX, which 32-bit paging lacks)
 //! ```
 //!
-//! The handler tries, in order:
+//! The handler serves what it can, in order:
 //!
 //! 1. the heap: a not-present fault inside the heap's live range is demand
 //!    paging at work — take a frame, map it, return, and the faulting
@@ -24,85 +25,71 @@
 //! 3. the heap debugger's guard pages: a fault there is an overrun or a use
 //!    after free of a sampled block — report it, map a spare page, carry on
 //!    (`guard_pages`);
-//! 4. otherwise a bug: print a decoded report and stop.
+//! 4. anything else it returns unserved, and chapter 1's trap path gives
+//!    the fatal report and panics, as for every exception. This chapter adds
+//!    its decoding to that report ([`FaultReport`]: the access, the address
+//!    and its region, every error-code bit in words) and the one-line reason
+//!    the panic gives ([`fatal_reason`]). There is one fatal path, not two.
 
+use crate::address::VirtAddr;
 use crate::layout::Region;
 use core::fmt;
+pub use x86::irq::PageFaultError;
 
-/// The error code of a page fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageFaultCode(pub u32);
-
-impl PageFaultCode {
-    pub fn present(self) -> bool {
-        self.0 & 1 != 0
-    }
-    pub fn write(self) -> bool {
-        self.0 & 2 != 0
-    }
-    pub fn user(self) -> bool {
-        self.0 & 4 != 0
-    }
-    pub fn reserved_bit(self) -> bool {
-        self.0 & 8 != 0
-    }
-    pub fn instruction_fetch(self) -> bool {
-        self.0 & 16 != 0
-    }
-
-    /// "read" or "write" (or "instruction fetch").
-    pub fn access(self) -> &'static str {
-        if self.instruction_fetch() {
-            "instruction fetch"
-        } else if self.write() {
-            "write"
-        } else {
-            "read"
-        }
+/// "read" or "write" (or "instruction fetch").
+pub fn access(code: PageFaultError) -> &'static str {
+    if code.contains(PageFaultError::ID) {
+        "instruction fetch"
+    } else if code.contains(PageFaultError::WR) {
+        "write"
+    } else {
+        "read"
     }
 }
 
-/// Each error-code bit: its name, its mask, and what it means when set and
-/// when clear.
-const BITS: [(&str, u32, &str, &str); 5] = [
+/// Each error-code bit: its name, and what it means when set and when
+/// clear.
+const BITS: [(&str, PageFaultError, &str, &str); 5] = [
     (
         "present: ",
-        1,
+        PageFaultError::P,
         "the page is mapped; the access broke its protection",
         "no page is mapped at this address",
     ),
     (
         "write:   ",
-        2,
+        PageFaultError::WR,
         "the access was a write",
         "the access was a read",
     ),
     (
         "user:    ",
-        4,
+        PageFaultError::US,
         "the CPU was in user mode (ring 3)",
         "the CPU was in kernel mode (ring 0)",
     ),
     (
         "reserved:",
-        8,
+        PageFaultError::RSVD,
         "a page-table entry has a reserved bit set: the tables are corrupt",
         "no reserved bit set in the tables",
     ),
     (
         "fetch:   ",
-        16,
+        PageFaultError::ID,
         "the CPU was fetching an instruction",
         "not an instruction fetch",
     ),
 ];
 
-impl fmt::Display for PageFaultCode {
-    /// Every bit, in words.
+/// Every bit of an error code, in words.
+pub struct ErrorCodeBits(pub PageFaultError);
+
+impl fmt::Display for ErrorCodeBits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "  error code {:#x}:", self.0)?;
-        for (name, mask, when_set, when_clear) in BITS {
-            let (answer, meaning) = if self.0 & mask != 0 {
+        write!(f, "  error code {:#x}:", self.0.bits())?;
+        for (name, bit, when_set, when_clear) in BITS {
+            let (answer, meaning) = if self.0.contains(bit) {
                 ("yes", when_set)
             } else {
                 ("no ", when_clear)
@@ -116,8 +103,8 @@ impl fmt::Display for PageFaultCode {
 /// A decoded page fault, ready to print.
 #[derive(Debug, Clone, Copy)]
 pub struct FaultReport {
-    pub address: usize,
-    pub code: PageFaultCode,
+    pub address: VirtAddr,
+    pub code: PageFaultError,
     pub eip: usize,
     pub region: Region,
 }
@@ -127,27 +114,31 @@ impl fmt::Display for FaultReport {
         writeln!(
             f,
             "*** page fault: {} of {:#010x} by the instruction at EIP {:#010x}",
-            self.code.access(),
+            access(self.code),
             self.address,
             self.eip
         )?;
         writeln!(f, "  address is in: {}", self.region.describe())?;
-        write!(f, "{}", self.code)
+        write!(f, "{}", ErrorCodeBits(self.code))
     }
 }
 
 /// The one-line reason a fatal page fault gives to `panic!`.
 pub fn fatal_reason(report: &FaultReport) -> &'static str {
+    let (present, write) = (
+        report.code.contains(PageFaultError::P),
+        report.code.contains(PageFaultError::WR),
+    );
     match report.region {
         Region::StackGuard => "kernel stack overflow (a page fault in the stack's guard page)",
         Region::NullPage => "null pointer dereference",
         Region::KernelText | Region::KernelReadOnlyData | Region::MultibootHeader
-            if report.code.present() && report.code.write() =>
+            if present && write =>
         {
             "write to read-only kernel memory"
         }
-        _ if report.code.reserved_bit() => "corrupt page table",
-        _ if !report.code.present() => "access to an unmapped address",
+        _ if report.code.contains(PageFaultError::RSVD) => "corrupt page table",
+        _ if !present => "access to an unmapped address",
         _ => "access that the page's protection forbids",
     }
 }
@@ -157,68 +148,101 @@ pub use handler::install;
 
 #[cfg(target_os = "none")]
 mod handler {
-    use super::{fatal_reason, FaultReport, PageFaultCode};
-    use crate::{fixup, growing_heap, guard_pages, kernel_space};
+    use super::{access, fatal_reason, FaultReport, PageFaultError};
+    use crate::address::VirtAddr;
+    use crate::growing_heap::{self, FaultInError};
+    use crate::{fixup, guard_pages, regions};
+    use core::fmt::{self, Write};
     use core::sync::atomic::{AtomicBool, Ordering};
-    use memory::kernel::cpu::exceptions::{self, Report, PAGE_FAULT};
+    use memory::kernel::cpu::exceptions::{self, Decoder, PAGE_FAULT};
     use memory::kernel::cpu::trap::{self, TrapFrame};
-    use memory::kernel::{console, println};
+    use memory::kernel::sync::IrqMutex;
 
-    /// Set while the handler runs: a fault inside it is reported, not
-    /// followed into an endless recursion.
+    /// Set while the handler runs: a fault inside it is left unserved (and
+    /// so reported), not followed into an endless recursion.
     static HANDLING: AtomicBool = AtomicBool::new(false);
 
-    /// Makes [`handle`] the page-fault handler.
+    /// Why the last fault went unserved, when there is more to say than the
+    /// report's decoding: for the fatal report's first line.
+    #[derive(Clone, Copy)]
+    enum Unserved {
+        Nested,
+        NoFrame(FaultInError),
+    }
+    static UNSERVED: IrqMutex<Option<Unserved>> = IrqMutex::new(None);
+
+    /// Makes [`handle`] the page-fault handler, and adds this chapter's
+    /// decoding to chapter 1's fatal report for page faults.
     pub fn install() {
         trap::set_exception_handler(PAGE_FAULT, handle);
+        exceptions::set_decoder(PAGE_FAULT, Decoder { details, summary });
     }
 
-    fn handle(frame: &mut TrapFrame) -> bool {
-        let address = exceptions::faulting_address() as usize;
-        let code = PageFaultCode(frame.error_code);
-        let report = FaultReport {
+    fn report_of(frame: &TrapFrame) -> FaultReport {
+        let address = VirtAddr::new(exceptions::faulting_address() as usize);
+        FaultReport {
             address,
-            code,
+            code: PageFaultError::from_bits_truncate(frame.error_code),
             eip: frame.eip as usize,
-            region: kernel_space::layout().region_of(address),
-        };
-        if HANDLING.swap(true, Ordering::Relaxed) {
-            console::take_for_emergency();
-            println!("{report}");
-            panic!("page fault inside the page-fault handler at {address:#010x}");
+            region: regions::region_of(address),
         }
-        let probe = fixup::is_probe(frame.eip as usize);
-        let handled = if !code.present() && growing_heap::serves(address) {
-            match growing_heap::fault_in(address) {
+    }
+
+    /// Serves the fault if it can; returns `false` to leave it to chapter
+    /// 1's fatal report.
+    fn handle(frame: &mut TrapFrame) -> bool {
+        let report = report_of(frame);
+        if HANDLING.swap(true, Ordering::Relaxed) {
+            *UNSERVED.lock() = Some(Unserved::Nested);
+            return false;
+        }
+        let probe = fixup::is_probe(report.eip);
+        let not_present = !report.code.contains(PageFaultError::P);
+        let served = if not_present && growing_heap::serves(report.address) {
+            match growing_heap::fault_in(report.address) {
                 Ok(()) => true,
                 // A probe is told it faulted; anyone else cannot go on.
-                Err(_) if probe => fixup::recover(frame, address, code),
+                Err(_) if probe => fixup::recover(frame, report.address, report.code),
                 Err(error) => {
-                    console::take_for_emergency();
-                    println!("{report}");
-                    panic!("out of memory: {error}");
+                    *UNSERVED.lock() = Some(Unserved::NoFrame(error));
+                    false
                 }
             }
         } else if probe {
-            fixup::recover(frame, address, code)
-        } else if guard_pages::serves(address) {
-            guard_pages::handle_fault(address, code)
+            fixup::recover(frame, report.address, report.code)
+        } else if guard_pages::serves(report.address) {
+            guard_pages::handle_fault(report.address, report.code)
         } else {
             false
         };
         HANDLING.store(false, Ordering::Relaxed);
-        if !handled {
-            console::take_for_emergency();
-            println!("{report}");
-            println!("{}", Report::new(frame, "fatal"));
-            panic!(
-                "page fault: {}: {} of {address:#010x} at EIP {:#010x}",
+        served
+    }
+
+    /// The fatal report's page-fault lines.
+    fn details(frame: &TrapFrame, out: &mut dyn Write) -> fmt::Result {
+        write!(out, "{}", report_of(frame))
+    }
+
+    /// The panic's one line: what went wrong, in words.
+    fn summary(frame: &TrapFrame, out: &mut dyn Write) -> fmt::Result {
+        let report = report_of(frame);
+        match UNSERVED.lock().take() {
+            Some(Unserved::Nested) => write!(
+                out,
+                "page fault inside the page-fault handler at {:#010x}",
+                report.address
+            ),
+            Some(Unserved::NoFrame(error)) => write!(out, "out of memory: {error}"),
+            None => write!(
+                out,
+                "page fault: {}: {} of {:#010x} at EIP {:#010x}",
                 fatal_reason(&report),
-                code.access(),
-                frame.eip
-            );
+                access(report.code),
+                report.address,
+                report.eip
+            ),
         }
-        true
     }
 }
 
@@ -228,8 +252,8 @@ mod tests {
 
     fn report(address: usize, code: u32, region: Region) -> FaultReport {
         FaultReport {
-            address,
-            code: PageFaultCode(code),
+            address: VirtAddr::new(address),
+            code: PageFaultError::from_bits_truncate(code),
             eip: 0x0010_2345,
             region,
         }
@@ -237,7 +261,10 @@ mod tests {
 
     #[test]
     fn error_code_bits_are_spelled_out() {
-        let text = format!("{}", PageFaultCode(0b00011));
+        let text = format!(
+            "{}",
+            ErrorCodeBits(PageFaultError::from_bits_truncate(0b00011))
+        );
         assert!(
             text.contains("present:  yes - the page is mapped"),
             "{text}"
@@ -252,13 +279,19 @@ mod tests {
         );
         assert!(text.contains("reserved: no "), "{text}");
         assert!(text.contains("fetch:    no "), "{text}");
-        let text = format!("{}", PageFaultCode(0b11100));
+        let text = format!(
+            "{}",
+            ErrorCodeBits(PageFaultError::from_bits_truncate(0b11100))
+        );
         assert!(text.contains("present:  no  - no page is mapped"), "{text}");
         assert!(text.contains("the access was a read"), "{text}");
         assert!(text.contains("user mode (ring 3)"), "{text}");
         assert!(text.contains("tables are corrupt"), "{text}");
         assert!(text.contains("fetching an instruction"), "{text}");
-        assert_eq!(PageFaultCode(0b10000).access(), "instruction fetch");
+        assert_eq!(
+            access(PageFaultError::from_bits_truncate(0b10000)),
+            "instruction fetch"
+        );
     }
 
     #[test]

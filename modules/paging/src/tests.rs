@@ -3,11 +3,12 @@
 //! pool (`ktest.conf`). Chapters 1 and 2's tests run in the same kernel, so
 //! every heap test of chapter 2 also runs on the demand-paged heap.
 
-use crate::fixup::{probe_read, probe_write};
+use crate::address::{Frame, Page, PhysAddr, VirtAddr, PAGE_SIZE};
+use crate::fixup::{probe_read, probe_write, ProbeFault};
 use crate::growing_heap::{self, GROWTH_STEP, HEAP_START};
 use crate::kernel_space::{self, space};
 use crate::layout::{GUARD_END, GUARD_START, HEAP_END, SCRATCH_START, VGA_START};
-use crate::page_table::{MapError, Missing, PAGE_SIZE};
+use crate::page_table::{MapError, Missing, Unmapped};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::alloc::{GlobalAlloc, Layout};
@@ -19,6 +20,7 @@ use memory::kernel::shell::{self, Outcome};
 use memory::kernel_heap::HEAP;
 use memory::setup::frames;
 use x86::bits32::paging::PTFlags;
+use x86::irq::PageFaultError;
 
 /// Every chapter-3 test.
 pub const TESTS: &[KernelTest] = &[
@@ -92,8 +94,12 @@ fn is_on_with_write_protect() {
 fn kernel_sections_have_their_permissions() {
     let kernel = boot::kernel_layout();
     let writable = |address: usize| {
-        let translation = kernel_space::translate(address).expect("mapped");
-        assert_eq!(translation.physical, address, "identity-mapped");
+        let translation = kernel_space::translate(va(address)).expect("mapped");
+        assert_eq!(
+            translation.physical,
+            PhysAddr::new(address),
+            "identity-mapped"
+        );
         translation.flags.contains(PTFlags::RW)
     };
     assert!(!writable(kernel.text.0), "text is read-only");
@@ -106,51 +112,75 @@ fn kernel_sections_have_their_permissions() {
     assert!(writable(VGA_START), "VGA is writable");
     let (info, _) = boot::info_range();
     assert!(
-        kernel_space::translate(info).is_ok(),
+        kernel_space::translate(va(info)).is_ok(),
         "boot information mapped"
     );
     for hole in [0, 0x1000, kernel.stack_guard] {
         assert!(
-            kernel_space::translate(hole).is_err(),
+            kernel_space::translate(va(hole)).is_err(),
             "{hole:#x} is a hole"
         );
     }
 }
 
+/// A virtual address, from a number.
+fn va(address: usize) -> VirtAddr {
+    VirtAddr::new(address)
+}
+
+/// Where the identity map shows `frame`.
+fn identity(frame: Frame) -> VirtAddr {
+    va(frame.start().as_usize())
+}
+
 /// Frames free, counting the page tables as free: tables stay once made.
 fn free_frames_and_tables() -> usize {
-    frames().counts().free + space().counts().1
+    frames().counts().free + space().counts().tables
+}
+
+fn not_present(fault: &ProbeFault) -> bool {
+    !fault.code.contains(PageFaultError::P)
+}
+
+fn present_write(fault: &ProbeFault) -> bool {
+    fault.code.contains(PageFaultError::P | PageFaultError::WR)
 }
 
 fn map_translate_unmap_round_trip() {
     let before = free_frames_and_tables();
     let frame = frames().allocate(Owner::Kernel).expect("a free frame");
-    let page = SCRATCH_START + 0x10_0000;
-    let alias = page + PAGE_SIZE;
+    let page = Page::containing(va(SCRATCH_START + 0x10_0000));
+    let alias = page.add(1);
     space().map_owned(page, frame, PTFlags::RW).unwrap();
     space().map(alias, frame, PTFlags::empty()).unwrap();
-    let translation = kernel_space::translate(page + 0x123).unwrap();
-    assert_eq!(translation.physical, frame + 0x123);
+    let translation = kernel_space::translate(page.start() + 0x123).unwrap();
+    assert_eq!(translation.physical, frame.start() + 0x123);
     assert!(translation.owned && translation.flags.contains(PTFlags::RW));
     // SAFETY: `page` was just mapped, writable, to a frame we own.
-    unsafe { ((page + 8) as *mut u32).write_volatile(0x5EED_F00D) };
+    unsafe { ((page.start().as_usize() + 8) as *mut u32).write_volatile(0x5EED_F00D) };
     // The same frame through the read-only alias, and through RAM's
     // identity map: three virtual addresses, one physical word.
-    assert_eq!(probe_read(alias + 8), Ok(0x5EED_F00D));
-    assert_eq!(probe_read(frame + 8), Ok(0x5EED_F00D));
+    assert_eq!(probe_read(alias.start() + 8), Ok(0x5EED_F00D));
+    assert_eq!(probe_read(identity(frame) + 8), Ok(0x5EED_F00D));
     assert_eq!(
         space().map(page, frame, PTFlags::RW),
         Err(MapError::AlreadyMapped { page, frame })
     );
-    assert_eq!(space().unmap(alias), Ok((frame, false)));
-    assert_eq!(space().unmap(page), Ok((frame, true)));
+    assert_eq!(
+        space().unmap(alias),
+        Ok(Unmapped {
+            frame,
+            owned: false
+        })
+    );
+    assert_eq!(space().unmap(page), Ok(Unmapped { frame, owned: true }));
     assert!(matches!(
-        kernel_space::translate(page),
+        kernel_space::translate(page.start()),
         Err(Missing::Page { .. })
     ));
     // The TLB was flushed: the old translation is gone for the CPU too.
-    let fault = probe_read(page + 8).expect_err("unmapped");
-    assert!(!fault.code.present() && fault.address == page + 8);
+    let fault = probe_read(page.start() + 8).expect_err("unmapped");
+    assert!(not_present(&fault) && fault.address == page.start() + 8);
     assert_eq!(space().unmap(page), Err(MapError::NotMapped { page }));
     frames().free(frame, Owner::Kernel).unwrap();
     assert_eq!(free_frames_and_tables(), before);
@@ -161,10 +191,11 @@ fn map_translate_unmap_round_trip() {
 /// `translate`) changes nothing, and the kernel carries on.
 fn the_shell_cannot_free_the_kernels_frames() {
     let boxed = Box::new([7u32; 256]);
-    let heap_frame = kernel_space::translate(boxed.as_ptr() as usize)
-        .expect("the box is mapped")
-        .physical
-        & !(PAGE_SIZE - 1);
+    let heap_frame = Frame::containing(
+        kernel_space::translate(va(boxed.as_ptr() as usize))
+            .expect("the box is mapped")
+            .physical,
+    );
     let directory = kernel_space::active_directory();
     let table = memory::tests::some_frame_held_by(Owner::PageTable);
     let before = frames().counts();
@@ -180,7 +211,7 @@ fn the_shell_cannot_free_the_kernels_frames() {
     assert_eq!(
         frames().free(directory, Owner::Mapping),
         Err(memory::frames::FrameError::NotYours {
-            address: directory,
+            frame: directory,
             holder: Owner::PageTable,
             by: Owner::Mapping
         })
@@ -204,10 +235,12 @@ fn the_shell_cannot_free_the_kernels_frames() {
 /// `map VADDR PADDR` never makes a writable alias of a frame someone holds,
 /// refuses a free frame, and `unmap` of it frees nothing.
 fn map_with_a_frame_is_a_read_only_window() {
-    let page = SCRATCH_START + 0x20_0000;
+    let page = va(SCRATCH_START + 0x20_0000);
     let directory = kernel_space::active_directory();
     let before = free_frames_and_tables();
-    for frame in [directory, boot::kernel_layout().text.0, 0xFEE0_0000] {
+    let text = Frame::containing(PhysAddr::new(boot::kernel_layout().text.0));
+    let device = Frame::containing(PhysAddr::new(0xFEE0_0000));
+    for frame in [directory, text, device] {
         let command = alloc::format!("map {page:#x} {frame:#x}");
         assert_eq!(shell::execute(&command), Outcome::Ran, "{command}");
         let translation = kernel_space::translate(page).expect("mapped");
@@ -219,7 +252,7 @@ fn map_with_a_frame_is_a_read_only_window() {
         // SAFETY: the write faults (the page is read-only); the probe
         // catches it, and nothing is written.
         let write = unsafe { probe_write(page, 0xBAD) };
-        assert!(write.is_err_and(|fault| fault.code.present() && fault.code.write()));
+        assert!(write.is_err_and(|fault| present_write(&fault)));
         assert_eq!(
             shell::execute(&alloc::format!("unmap {page:#x}")),
             Outcome::Ran
@@ -238,16 +271,12 @@ fn map_with_a_frame_is_a_read_only_window() {
 }
 
 fn kernel_text_is_read_only() {
-    let target = is_on_with_write_protect as *const () as usize & !3;
+    let target = va(is_on_with_write_protect as *const () as usize & !3);
     let word = probe_read(target).expect("text is readable");
     // Writing back the same word: harmless even if the protection failed.
     // SAFETY: the value at `target` does not change.
     let fault = unsafe { probe_write(target, word) }.expect_err("text is read-only");
-    assert!(
-        fault.code.present() && fault.code.write(),
-        "{:?}",
-        fault.code
-    );
+    assert!(present_write(&fault), "{:?}", fault.code);
     assert_eq!(fault.address, target);
 }
 
@@ -257,16 +286,16 @@ fn probes_fault_and_carry_on() {
     // debugger and the heap's reserve above its top among them: a probe's
     // fault is recovered whatever region it hits.
     // (With heapdebug=full a slot may be in use: only unmapped ones count.)
-    let slots = [GUARD_START, GUARD_END - PAGE_SIZE, GUARD_START + PAGE_SIZE];
+    let slots = [GUARD_START, GUARD_END - PAGE_SIZE, GUARD_START + PAGE_SIZE].map(va);
     let slots = slots.map(|page| kernel_space::translate(page).is_err().then_some(page));
     let slots = slots.iter().flatten().copied();
-    let places = [0, 0xFFC, SCRATCH_START, guard, guard + 0xFFC, HEAP_END - 4];
+    let places = [0, 0xFFC, SCRATCH_START, guard, guard + 0xFFC, HEAP_END - 4].map(va);
     for address in places.into_iter().chain(slots.clone()) {
         let fault = probe_read(address).expect_err("unmapped");
         assert_eq!(fault.address, address);
-        assert!(!fault.code.present() && !fault.code.write());
+        assert!(not_present(&fault) && !fault.code.contains(PageFaultError::WR));
     }
-    assert_eq!(probe_read(VGA_START).map(|_| ()), Ok(()));
+    assert_eq!(probe_read(va(VGA_START)).map(|_| ()), Ok(()));
     assert!(slots.clone().count() > 0, "some guard slot is unmapped");
     for address in slots {
         let command = alloc::format!("touch {address:#x}");
@@ -277,7 +306,7 @@ fn probes_fault_and_carry_on() {
 /// Allocates far more than the heap's first region (buddy), or half the
 /// pool, and touches every page of it.
 fn grows_far_beyond_its_first_pages() {
-    let (faults_before, growths_before) = growing_heap::counters();
+    let counters_before = growing_heap::counters();
     let window_before = growing_heap::window();
     let kind = HEAP.lock().kind();
     let free_bytes = frames().counts().free * FRAME_SIZE;
@@ -290,15 +319,16 @@ fn grows_far_beyond_its_first_pages() {
     let start = block.as_ptr() as usize;
     assert!(start >= HEAP_START, "the heap is in its virtual range");
     for page in (start..start + size).step_by(PAGE_SIZE) {
-        let translation = kernel_space::translate(page).expect("touched pages are mapped");
+        let translation = kernel_space::translate(va(page)).expect("touched pages are mapped");
         assert_ne!(
-            translation.physical & !0xFFF,
+            translation.physical.as_usize() & !0xFFF,
             page,
             "a frame, not the identity"
         );
     }
     assert!(block.iter().step_by(997).all(|&byte| byte == 0xA5));
-    let (faults_after, growths_after) = growing_heap::counters();
+    let counters_after = growing_heap::counters();
+    let faults = counters_after.faults - counters_before.faults;
     let window_after = growing_heap::window();
     assert!(window_after.mapped_pages >= window_before.mapped_pages);
     if kind == HeapKind::Buddy {
@@ -306,11 +336,10 @@ fn grows_far_beyond_its_first_pages() {
             window_after.top - window_before.top >= size,
             "the top moved past {size} bytes"
         );
-        assert!(growths_after > growths_before);
+        assert!(counters_after.growths > counters_before.growths);
         assert!(
-            faults_after - faults_before >= size / PAGE_SIZE,
-            "{} faults for {} pages",
-            faults_after - faults_before,
+            faults >= size / PAGE_SIZE,
+            "{faults} faults for {} pages",
             size / PAGE_SIZE
         );
     }
@@ -320,7 +349,7 @@ fn grows_far_beyond_its_first_pages() {
 
 /// Frames set aside so that only a few are free; given back on drop.
 struct Hoard {
-    runs: [(usize, usize); 512],
+    runs: [(Frame, usize); 512],
     len: usize,
 }
 
@@ -328,7 +357,7 @@ impl Hoard {
     /// Takes free frames until only `keep` are left.
     fn leaving(keep: usize) -> Self {
         let mut hoard = Hoard {
-            runs: [(0, 0); 512],
+            runs: [(Frame::from_number(0), 0); 512],
             len: 0,
         };
         let mut chunk = 1024;
@@ -412,8 +441,8 @@ fn reserve_above_the_top_is_not_served() {
         beyond < window.end,
         "the tests never fill the 256 MiB range"
     );
-    let fault = probe_read(beyond).expect_err("not demand-mapped");
-    assert!(!fault.code.present());
+    let fault = probe_read(va(beyond)).expect_err("not demand-mapped");
+    assert!(not_present(&fault));
     assert_eq!(growing_heap::window().top, window.top);
 }
 
@@ -441,7 +470,7 @@ fn paging_commands_answer() {
         assert_eq!(shell::execute(line), outcome, "{line}");
     }
     assert_eq!(free_frames_and_tables(), before, "map's frame was freed");
-    assert_eq!(kernel_space::translate(SCRATCH_START).ok(), None);
+    assert_eq!(kernel_space::translate(va(SCRATCH_START)).ok(), None);
 }
 
 fn unmapped_read_is_reported() {

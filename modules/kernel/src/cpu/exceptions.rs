@@ -8,9 +8,16 @@
 //! where, the error code, the registers — and panics. The breakpoint (`int3`,
 //! vector 3) is the exception meant to be resumed: a debugger's hook. Strata
 //! reports it and carries on with the next instruction.
+//!
+//! This is the one fatal path for every exception. A later chapter that
+//! handles an exception (chapter 3's page faults) serves what it can and
+//! leaves the rest here; it adds what it knows to the report by registering
+//! a [`Decoder`]: lines of its own after the registers, and the one line the
+//! panic says.
 
 use super::trap::TrapFrame;
 use crate::console;
+use crate::sync::IrqMutex;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -80,6 +87,22 @@ pub const PAGE_FAULT: u8 = 14;
 
 static BREAKPOINTS: AtomicU32 = AtomicU32::new(0);
 
+/// A later chapter's decoding of one exception, for its fatal report.
+#[derive(Clone, Copy)]
+pub struct Decoder {
+    /// Lines of its own, printed after the registers.
+    pub details: fn(&TrapFrame, &mut dyn Write) -> fmt::Result,
+    /// The one line the panic says: what went wrong, in words.
+    pub summary: fn(&TrapFrame, &mut dyn Write) -> fmt::Result,
+}
+
+static DECODERS: IrqMutex<[Option<Decoder>; 32]> = IrqMutex::new([None; 32]);
+
+/// Adds `decoder`'s lines to the fatal report of exception `vector`.
+pub fn set_decoder(vector: u8, decoder: Decoder) {
+    DECODERS.lock()[vector as usize] = Some(decoder);
+}
+
 /// How many breakpoints have been hit (and resumed) since boot.
 pub fn breakpoints_hit() -> u32 {
     BREAKPOINTS.load(Ordering::Relaxed)
@@ -98,11 +121,31 @@ pub(super) fn handle_unclaimed(frame: &mut TrapFrame) {
     // never finish, so take the console from it.
     console::take_for_emergency();
     crate::println!("{}", Report::new(frame, "fatal"));
-    let info = &EXCEPTIONS[vector as usize];
-    panic!(
-        "unhandled CPU exception: {} {} (vector {})",
-        info.mnemonic, info.name, vector
-    );
+    let decoder = DECODERS
+        .try_lock()
+        .and_then(|decoders| decoders[vector as usize]);
+    match decoder {
+        Some(decoder) => {
+            crate::println!("{}", Decoded(frame, decoder.details));
+            panic!("{}", Decoded(frame, decoder.summary));
+        }
+        None => {
+            let info = &EXCEPTIONS[vector as usize];
+            panic!(
+                "unhandled CPU exception: {} {} (vector {})",
+                info.mnemonic, info.name, vector
+            );
+        }
+    }
+}
+
+/// A decoder's text, for `println!` and `panic!`.
+struct Decoded<'a>(&'a TrapFrame, fn(&TrapFrame, &mut dyn Write) -> fmt::Result);
+
+impl fmt::Display for Decoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.1)(self.0, f)
+    }
 }
 
 /// A decoded, printable account of one exception.

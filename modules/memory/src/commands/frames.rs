@@ -1,7 +1,7 @@
 //! `frames` and `frame`: the physical memory map and the frame allocator.
 
 use super::heap::{report_handle_error, take_handle};
-use crate::frames::{FrameState, Owner, FRAME_SIZE};
+use crate::frames::{Frame, FrameState, Owner, PhysAddr, FRAME_SIZE};
 use crate::setup::{frames, memory_map};
 use kernel::shell::args::{Args, CommandError};
 use kernel::shell::builtins::area_type_name;
@@ -29,7 +29,7 @@ pub const FRAME_COMMAND: Command = Command {
 /// A run of frames `frame alloc` handed out.
 #[derive(Clone, Copy)]
 struct Run {
-    address: usize,
+    first: Frame,
     count: usize,
 }
 
@@ -114,12 +114,12 @@ fn frame_alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     }
     let result = frames().allocate_contiguous(count, align, Owner::Shell);
     match result {
-        Ok(address) => {
+        Ok(first) => {
             let id = runs
-                .insert(Run { address, count })
+                .insert(Run { first, count })
                 .expect("room checked above, with the lock held");
             print_summary(format_args!(
-                "frame: allocated handle={id} address={address:#010x} count={count} align={align:#x}"
+                "frame: allocated handle={id} address={first:#010x} count={count} align={align:#x}"
             ));
             Ok(())
         }
@@ -134,12 +134,12 @@ fn frame_free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let id = args.number("HANDLE")?;
     args.finish()?;
     let run = take_handle(&RUNS, id, "frame free", "frame alloc")?;
-    let result = frames().free_contiguous(run.address, run.count, Owner::Shell);
+    let result = frames().free_contiguous(run.first, run.count, Owner::Shell);
     match result {
         Ok(()) => {
             print_summary(format_args!(
                 "frame: freed handle={id} address={:#010x} count={}",
-                run.address, run.count
+                run.first, run.count
             ));
             Ok(())
         }
@@ -154,9 +154,8 @@ fn frame_owner<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let address = args.number("ADDRESS")?;
     args.finish()?;
     let frame = usize::try_from(address).map_or(None, |address| {
-        frames()
-            .state(address)
-            .map(|state| (address & !(FRAME_SIZE - 1), state))
+        let frame = Frame::containing(PhysAddr::new(address));
+        frames().state(frame).map(|state| (frame, state))
     });
     let Some((frame, state)) = frame else {
         println!("frame: {address:#x} is beyond the memory the frame allocator covers");

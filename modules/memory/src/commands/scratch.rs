@@ -11,14 +11,14 @@
 //! paging off (this chapter), and through the identity map of RAM once
 //! paging is on (chapter 3).
 
-use crate::frames::{FrameError, Owner, FRAME_SIZE};
+use crate::frames::{Frame, FrameError, Owner, FRAME_SIZE};
 use crate::setup::frames;
 use core::mem::{align_of, size_of};
 
 /// Up to `capacity` values of `T`, in frames borrowed from the frame
 /// allocator; the frames go back when it is dropped.
 pub struct ScratchVec<T: Copy> {
-    start: usize,
+    first: Frame,
     frames: usize,
     capacity: usize,
     len: usize,
@@ -31,9 +31,9 @@ impl<T: Copy> ScratchVec<T> {
         const { assert!(align_of::<T>() <= FRAME_SIZE && size_of::<T>() > 0) };
         let bytes = capacity.max(1).saturating_mul(size_of::<T>());
         let count = bytes.div_ceil(FRAME_SIZE);
-        let start = frames().allocate_contiguous(count, FRAME_SIZE, Owner::Kernel)?;
+        let first = frames().allocate_contiguous(count, FRAME_SIZE, Owner::Kernel)?;
         Ok(Self {
-            start,
+            first,
             frames: count,
             capacity: count * FRAME_SIZE / size_of::<T>(),
             len: 0,
@@ -46,25 +46,31 @@ impl<T: Copy> ScratchVec<T> {
         if self.len == self.capacity {
             return false;
         }
-        // SAFETY: `start` is the address of `frames` whole frames that this
+        // SAFETY: `start()` is the address of `frames` whole frames that this
         // vector holds (as `Owner::Kernel`) until it is dropped, reachable at
         // that address (see the module comment); `len < capacity`, so the
         // slot lies inside them, and a frame's alignment suits any `T`.
-        unsafe { (self.start as *mut T).add(self.len).write(value) };
+        unsafe { (self.start() as *mut T).add(self.len).write(value) };
         self.len += 1;
         true
+    }
+
+    /// Where the frames are: their physical address is also where the
+    /// kernel reaches them (see the module comment).
+    fn start(&self) -> usize {
+        self.first.start().as_usize()
     }
 
     pub fn as_slice(&self) -> &[T] {
         // SAFETY: the first `len` slots were written by `push`, and the
         // frames stay ours for as long as `self` is borrowed.
-        unsafe { core::slice::from_raw_parts(self.start as *const T, self.len) }
+        unsafe { core::slice::from_raw_parts(self.start() as *const T, self.len) }
     }
 }
 
 impl<T: Copy> Drop for ScratchVec<T> {
     fn drop(&mut self) {
-        if let Err(error) = frames().free_contiguous(self.start, self.frames, Owner::Kernel) {
+        if let Err(error) = frames().free_contiguous(self.first, self.frames, Owner::Kernel) {
             log::error!("scratch frames could not be given back: {error}");
         }
     }

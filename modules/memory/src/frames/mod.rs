@@ -33,11 +33,10 @@ mod bitmap;
 
 pub use bitmap::LevelBitmap;
 
-use crate::memory_map::{MemoryMap, FRAME_SIZE as FRAME_SIZE_U64};
-use core::fmt;
+pub use crate::address::{Frame, PhysAddr, FRAME_SIZE};
 
-/// Bytes in a frame.
-pub const FRAME_SIZE: usize = FRAME_SIZE_U64 as usize;
+use crate::memory_map::MemoryMap;
+use core::fmt;
 
 /// Who holds a frame that is in use. The holders are the same in every
 /// chapter, so the list is here, where frames are handed out; later
@@ -116,22 +115,20 @@ const RESERVED: u8 = 0;
 /// The tag byte of a free frame.
 const FREE: u8 = 0xFF;
 
-/// Why a frame operation was refused. Each carries the address concerned.
+/// Why a frame operation was refused. Each carries the frame concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameError {
     /// No free frame (or run of frames) is left.
     OutOfFrames { count: usize, align: usize },
-    /// The address is not a multiple of [`FRAME_SIZE`].
-    Unaligned { address: usize },
-    /// The address is beyond the memory this allocator covers.
-    OutOfRange { address: usize },
+    /// The frame is beyond the memory this allocator covers.
+    OutOfRange { frame: Frame },
     /// The frame is reserved or not RAM: it was never handed out.
-    Reserved { address: usize },
+    Reserved { frame: Frame },
     /// The frame is already free.
-    DoubleFree { address: usize },
+    DoubleFree { frame: Frame },
     /// The frame is held by `holder`, not by `by`, who tried to free it.
     NotYours {
-        address: usize,
+        frame: Frame,
         holder: Owner,
         by: Owner,
     },
@@ -148,22 +145,14 @@ impl fmt::Display for FrameError {
                     "out of frames: no {count} free frame(s) aligned to {align:#x}"
                 )
             }
-            Self::Unaligned { address } => write!(f, "{address:#010x} is not frame-aligned"),
-            Self::OutOfRange { address } => write!(f, "{address:#010x} is beyond physical memory"),
-            Self::Reserved { address } => {
-                write!(
-                    f,
-                    "{address:#010x} is reserved or not RAM, never handed out"
-                )
+            Self::OutOfRange { frame } => write!(f, "{frame:#010x} is beyond physical memory"),
+            Self::Reserved { frame } => {
+                write!(f, "{frame:#010x} is reserved or not RAM, never handed out")
             }
-            Self::DoubleFree { address } => write!(f, "frame {address:#010x} is already free"),
-            Self::NotYours {
-                address,
-                holder,
-                by,
-            } => write!(
+            Self::DoubleFree { frame } => write!(f, "frame {frame:#010x} is already free"),
+            Self::NotYours { frame, holder, by } => write!(
                 f,
-                "frame {address:#010x} is held by {holder}, so {by} may not free it"
+                "frame {frame:#010x} is held by {holder}, so {by} may not free it"
             ),
             Self::BadRequest { count, align } => {
                 write!(f, "bad request: {count} frame(s) aligned to {align:#x}")
@@ -214,7 +203,7 @@ impl<'a> FrameAllocator<'a> {
     }
 
     fn frames_covered(map: &MemoryMap) -> usize {
-        (map.end() / FRAME_SIZE_U64) as usize
+        (map.end() / FRAME_SIZE as u64) as usize
     }
 
     /// An allocator whose free frames are `map`'s available frames.
@@ -228,7 +217,10 @@ impl<'a> FrameAllocator<'a> {
         tags.fill(0); // every frame reserved until the map says otherwise
                       // LAB 2.1 BEGIN: for each of map.available()'s ranges, mark its frames free in the bitmap (LevelBitmap::set_range) and tag each one FREE (set_tag)
         for range in map.available() {
-            let (first, end) = (range.start / FRAME_SIZE_U64, range.end / FRAME_SIZE_U64);
+            let (first, end) = (
+                range.start / FRAME_SIZE as u64,
+                range.end / FRAME_SIZE as u64,
+            );
             free.set_range(first as usize, end as usize);
             for frame in first as usize..end as usize {
                 set_tag(tags, frame, FREE);
@@ -253,9 +245,8 @@ impl<'a> FrameAllocator<'a> {
         self.counts
     }
 
-    /// Allocates the lowest free frame for `owner`; returns its physical
-    /// address.
-    pub fn allocate(&mut self, owner: Owner) -> Result<usize, FrameError> {
+    /// Allocates the lowest free frame for `owner`.
+    pub fn allocate(&mut self, owner: Owner) -> Result<Frame, FrameError> {
         let frame = self
             .free
             .next_set(self.lowest_free)
@@ -265,23 +256,24 @@ impl<'a> FrameAllocator<'a> {
             })?;
         self.take(frame, 1, owner);
         self.lowest_free = frame + 1;
-        Ok(frame * FRAME_SIZE)
+        Ok(Frame::from_number(frame))
     }
 
     /// Gives back a frame `owner` holds.
-    pub fn free(&mut self, address: usize, owner: Owner) -> Result<(), FrameError> {
-        self.free_contiguous(address, 1, owner)
+    pub fn free(&mut self, frame: Frame, owner: Owner) -> Result<(), FrameError> {
+        self.free_contiguous(frame, 1, owner)
     }
 
     /// Allocates `count` physically contiguous frames for `owner`, whose
     /// first address is a multiple of `align` (a power of two; anything up
     /// to a frame means "frame-aligned") — for DMA buffers and large pages.
+    /// Returns the first frame of the run.
     pub fn allocate_contiguous(
         &mut self,
         count: usize,
         align: usize,
         owner: Owner,
-    ) -> Result<usize, FrameError> {
+    ) -> Result<Frame, FrameError> {
         if count == 0 || !align.is_power_of_two() {
             return Err(FrameError::BadRequest { count, align });
         }
@@ -298,18 +290,19 @@ impl<'a> FrameAllocator<'a> {
             match self.free.next_clear_in(start, end) {
                 None => {
                     self.take(start, count, owner);
-                    return Ok(start * FRAME_SIZE);
+                    return Ok(Frame::from_number(start));
                 }
                 Some(used) => from = used + 1,
             }
         }
     }
 
-    /// Gives back `count` frames from `address`, all held by `owner`. Every
-    /// frame is checked before any is freed, so an error changes nothing.
+    /// Gives back the `count` frames from `first` on, all held by `owner`.
+    /// Every frame is checked before any is freed, so an error changes
+    /// nothing.
     pub fn free_contiguous(
         &mut self,
-        address: usize,
+        first: Frame,
         count: usize,
         owner: Owner,
     ) -> Result<(), FrameError> {
@@ -319,19 +312,16 @@ impl<'a> FrameAllocator<'a> {
                 align: FRAME_SIZE,
             });
         }
-        if !address.is_multiple_of(FRAME_SIZE) {
-            return Err(FrameError::Unaligned { address });
-        }
-        let first = address / FRAME_SIZE;
-        for frame in first..first.saturating_add(count) {
-            let address = frame * FRAME_SIZE;
-            match self.state_of(frame) {
-                None => return Err(FrameError::OutOfRange { address }),
-                Some(FrameState::Reserved) => return Err(FrameError::Reserved { address }),
-                Some(FrameState::Free) => return Err(FrameError::DoubleFree { address }),
+        let first = first.number();
+        for number in first..first.saturating_add(count) {
+            let frame = Frame::from_number(number);
+            match self.state_of(number) {
+                None => return Err(FrameError::OutOfRange { frame }),
+                Some(FrameState::Reserved) => return Err(FrameError::Reserved { frame }),
+                Some(FrameState::Free) => return Err(FrameError::DoubleFree { frame }),
                 Some(FrameState::Held(holder)) if holder != owner => {
                     return Err(FrameError::NotYours {
-                        address,
+                        frame,
                         holder,
                         by: owner,
                     })
@@ -354,14 +344,14 @@ impl<'a> FrameAllocator<'a> {
         Ok(())
     }
 
-    /// What the frame at `address` is (`None`: beyond the memory covered).
-    pub fn state(&self, address: usize) -> Option<FrameState> {
-        self.state_of(address / FRAME_SIZE)
+    /// What `frame` is (`None`: beyond the memory covered).
+    pub fn state(&self, frame: Frame) -> Option<FrameState> {
+        self.state_of(frame.number())
     }
 
-    /// Whether the frame at `address` is free right now.
-    pub fn is_free(&self, address: usize) -> bool {
-        self.state(address) == Some(FrameState::Free)
+    /// Whether `frame` is free right now.
+    pub fn is_free(&self, frame: Frame) -> bool {
+        self.state(frame) == Some(FrameState::Free)
     }
 
     fn state_of(&self, frame: usize) -> Option<FrameState> {
@@ -420,6 +410,16 @@ mod tests {
         }
     }
 
+    /// The frame at physical address `address`.
+    fn at(address: u64) -> Frame {
+        Frame::from_start(PhysAddr::new(address as usize)).expect("frame-aligned")
+    }
+
+    /// A frame's address, as the memory map counts them.
+    fn address(frame: Frame) -> u64 {
+        frame.start().as_usize() as u64
+    }
+
     fn with_allocator<R>(map: &MemoryMap, body: impl FnOnce(&mut FrameAllocator) -> R) -> R {
         let mut storage = vec![0u32; FrameAllocator::storage_words(map)];
         let mut frames = FrameAllocator::new(map, &mut storage);
@@ -442,16 +442,13 @@ mod tests {
                 }
             );
             let mut seen = BTreeSet::new();
-            while let Ok(address) = frames.allocate(Owner::Kernel) {
+            while let Ok(frame) = frames.allocate(Owner::Kernel) {
+                assert!(address(frame) >= MIB, "reserved {frame:?} handed out");
                 assert!(
-                    address as u64 >= MIB,
-                    "reserved frame {address:#x} handed out"
-                );
-                assert!(
-                    !(2 * MIB..3 * MIB).contains(&(address as u64)),
+                    !(2 * MIB..3 * MIB).contains(&address(frame)),
                     "hole handed out"
                 );
-                assert!(seen.insert(address));
+                assert!(seen.insert(frame));
             }
             assert_eq!(seen.len(), expected);
             assert_eq!(
@@ -461,50 +458,42 @@ mod tests {
                     align: FRAME_SIZE
                 })
             );
-            for &address in &seen {
-                frames.free(address, Owner::Kernel).unwrap();
+            for &frame in &seen {
+                frames.free(frame, Owner::Kernel).unwrap();
             }
             assert_eq!(frames.counts().free, expected);
         });
     }
 
     #[test]
-    fn mistakes_are_errors_with_the_address() {
+    fn mistakes_are_errors_with_the_frame() {
         let map = map_of(&[usable(0, 4 * MIB)]);
         with_allocator(&map, |frames| {
             let a = frames.allocate(Owner::Kernel).unwrap();
             let before = frames.counts();
             assert_eq!(
-                frames.free(a + 1, Owner::Kernel),
-                Err(FrameError::Unaligned { address: a + 1 })
+                frames.free(at(0x1000), Owner::Kernel),
+                Err(FrameError::Reserved { frame: at(0x1000) })
             );
-            assert_eq!(
-                frames.free(0x1000, Owner::Kernel),
-                Err(FrameError::Reserved { address: 0x1000 })
-            );
-            let beyond = 4 * MIB as usize;
+            let beyond = at(4 * MIB);
             assert_eq!(
                 frames.free(beyond, Owner::Kernel),
-                Err(FrameError::OutOfRange { address: beyond })
+                Err(FrameError::OutOfRange { frame: beyond })
             );
             assert_eq!(
-                frames.free(a + FRAME_SIZE, Owner::Kernel),
-                Err(FrameError::DoubleFree {
-                    address: a + FRAME_SIZE
-                })
+                frames.free(a.add(1), Owner::Kernel),
+                Err(FrameError::DoubleFree { frame: a.add(1) })
             );
             // A range with one bad frame frees nothing.
             assert_eq!(
                 frames.free_contiguous(a, 2, Owner::Kernel),
-                Err(FrameError::DoubleFree {
-                    address: a + FRAME_SIZE
-                })
+                Err(FrameError::DoubleFree { frame: a.add(1) })
             );
             assert_eq!(frames.counts(), before);
             frames.free(a, Owner::Kernel).unwrap();
             assert_eq!(
                 frames.free(a, Owner::Kernel),
-                Err(FrameError::DoubleFree { address: a })
+                Err(FrameError::DoubleFree { frame: a })
             );
             assert_eq!(
                 frames.allocate_contiguous(0, 4096, Owner::Kernel),
@@ -535,16 +524,16 @@ mod tests {
             assert_eq!(
                 frames.free(table, Owner::Shell),
                 Err(FrameError::NotYours {
-                    address: table,
+                    frame: table,
                     holder: Owner::PageTable,
                     by: Owner::Shell
                 })
             );
             // One frame of the run held by someone else refuses the lot.
             let mine = frames.allocate(Owner::Shell).unwrap();
-            assert_eq!(mine, run + 4 * FRAME_SIZE);
+            assert_eq!(mine, run.add(4));
             assert!(matches!(
-                frames.free_contiguous(run + 3 * FRAME_SIZE, 2, Owner::Heap),
+                frames.free_contiguous(run.add(3), 2, Owner::Heap),
                 Err(FrameError::NotYours {
                     holder: Owner::Shell,
                     ..
@@ -557,8 +546,8 @@ mod tests {
                 Some(FrameState::Held(Owner::PageTable))
             );
             assert_eq!(frames.counts().held_by(Owner::Heap), 4);
-            assert_eq!(frames.state(0x1000), Some(FrameState::Reserved));
-            assert_eq!(frames.state(4 * MIB as usize), None);
+            assert_eq!(frames.state(at(0x1000)), Some(FrameState::Reserved));
+            assert_eq!(frames.state(at(4 * MIB)), None);
             frames.free(table, Owner::PageTable).unwrap();
             frames.free_contiguous(run, 4, Owner::Heap).unwrap();
             assert_eq!(frames.state(table), Some(FrameState::Free));
@@ -576,14 +565,8 @@ mod tests {
             });
             // Past the end of RAM (this once panicked in the bitmap), in
             // RAM never handed out, and at a frame that is in use.
-            assert_eq!(
-                frames.free_contiguous(8 * MIB as usize, 0, Owner::Shell),
-                zero
-            );
-            assert_eq!(
-                frames.free_contiguous(2 * MIB as usize, 0, Owner::Shell),
-                zero
-            );
+            assert_eq!(frames.free_contiguous(at(8 * MIB), 0, Owner::Shell), zero);
+            assert_eq!(frames.free_contiguous(at(2 * MIB), 0, Owner::Shell), zero);
             let held = frames.allocate(Owner::Shell).unwrap();
             assert_eq!(frames.free_contiguous(held, 0, Owner::Shell), zero);
             frames.free(held, Owner::Shell).unwrap();
@@ -596,13 +579,12 @@ mod tests {
         let map = map_of(&[usable(0, 3 * MIB), usable(3 * MIB + 8192, 8 * MIB)]);
         with_allocator(&map, |frames| {
             let single = frames.allocate(Owner::Kernel).unwrap();
-            assert_eq!(single as u64, MIB);
+            assert_eq!(address(single), MIB);
             let run = frames
                 .allocate_contiguous(16, 64 * 1024, Owner::Kernel)
                 .unwrap();
-            assert_eq!(run % (64 * 1024), 0);
             assert_eq!(
-                run as u64,
+                address(run),
                 MIB + 64 * 1024,
                 "first aligned run above the used frame"
             );
@@ -610,11 +592,11 @@ mod tests {
             let big = frames
                 .allocate_contiguous(256, 2 * MIB as usize, Owner::Kernel)
                 .unwrap();
-            assert_eq!(big as u64, 2 * MIB);
+            assert_eq!(address(big), 2 * MIB);
             let bigger = frames
                 .allocate_contiguous(512, 2 * MIB as usize, Owner::Kernel)
                 .unwrap();
-            assert_eq!(bigger as u64, 4 * MIB);
+            assert_eq!(address(bigger), 4 * MIB);
             frames.free_contiguous(bigger, 512, Owner::Kernel).unwrap();
             frames.free_contiguous(big, 256, Owner::Kernel).unwrap();
             frames.free_contiguous(run, 16, Owner::Kernel).unwrap();
@@ -634,7 +616,7 @@ mod tests {
         ]);
         with_allocator(&map, |frames| {
             assert_eq!(map.unreachable_bytes, 16 * MIB);
-            let top = (1u64 << 32) - FRAME_SIZE_U64;
+            let top = (1u64 << 32) - FRAME_SIZE as u64;
             // Nothing is usable at 2 GiB, and 4 GiB itself is out of reach.
             let align = 1 << 31;
             assert_eq!(
@@ -644,14 +626,14 @@ mod tests {
             let high = frames
                 .allocate_contiguous(4096, 16 << 20, Owner::Kernel)
                 .unwrap();
-            assert_eq!(high as u64, (1 << 32) - 16 * MIB);
+            assert_eq!(address(high), (1 << 32) - 16 * MIB);
             frames.free_contiguous(high, 4096, Owner::Kernel).unwrap();
             // Take everything: the top frame below 4 GiB is among them.
             let mut highest = 0;
-            while let Ok(address) = frames.allocate(Owner::Kernel) {
-                highest = highest.max(address);
+            while let Ok(frame) = frames.allocate(Owner::Kernel) {
+                highest = highest.max(address(frame));
             }
-            assert_eq!(highest as u64, top);
+            assert_eq!(highest, top);
         });
     }
 
@@ -667,42 +649,41 @@ mod tests {
             let mut storage = vec![0u32; FrameAllocator::storage_words(&map)];
             let mut frames = FrameAllocator::new(&map, &mut storage);
             let available = map.available_frames();
-            let mut used: Vec<(usize, usize, Owner)> = Vec::new();
+            let mut used: Vec<(Frame, usize, Owner)> = Vec::new();
             for (kind, count, shift, pick) in operations {
                 let owner = Owner::ALL[pick % Owner::ALL.len()];
                 match kind {
-                    0 => if let Ok(address) = frames.allocate(owner) { used.push((address, 1, owner)) },
+                    0 => if let Ok(frame) = frames.allocate(owner) { used.push((frame, 1, owner)) },
                     1 => {
                         let align = FRAME_SIZE << shift;
-                        if let Ok(address) = frames.allocate_contiguous(count, align, owner) {
-                            prop_assert_eq!(address % align, 0);
-                            used.push((address, count, owner));
+                        if let Ok(first) = frames.allocate_contiguous(count, align, owner) {
+                            prop_assert_eq!(first.start().as_usize() % align, 0);
+                            used.push((first, count, owner));
                         }
                     }
                     _ if !used.is_empty() => {
-                        let (address, count, holder) = used.swap_remove(pick % used.len());
+                        let (first, count, holder) = used.swap_remove(pick % used.len());
                         let stranger = Owner::ALL[(holder as usize + shift as usize) % Owner::ALL.len()];
                         if stranger != holder {
                             let before = frames.counts();
                             prop_assert_eq!(
-                                frames.free_contiguous(address, count, stranger),
-                                Err(FrameError::NotYours { address, holder, by: stranger })
+                                frames.free_contiguous(first, count, stranger),
+                                Err(FrameError::NotYours { frame: first, holder, by: stranger })
                             );
                             prop_assert_eq!(frames.counts(), before);
                         }
-                        frames.free_contiguous(address, count, holder).unwrap();
-                        prop_assert_eq!(frames.free(address, holder), Err(FrameError::DoubleFree { address }));
+                        frames.free_contiguous(first, count, holder).unwrap();
+                        prop_assert_eq!(frames.free(first, holder), Err(FrameError::DoubleFree { frame: first }));
                     }
                     _ => {}
                 }
                 // No frame is handed out twice, none is reserved, and each
                 // is tagged with its holder.
                 let mut all = BTreeSet::new();
-                for &(address, count, holder) in &used {
-                    for frame in 0..count {
-                        let frame = address + frame * FRAME_SIZE;
-                        prop_assert!(map.available().iter().any(|r| (r.start..r.end).contains(&(frame as u64))));
-                        prop_assert!(all.insert(frame), "frame {:#x} handed out twice", frame);
+                for &(first, count, holder) in &used {
+                    for frame in (0..count).map(|index| first.add(index)) {
+                        prop_assert!(map.available().iter().any(|r| (r.start..r.end).contains(&address(frame))));
+                        prop_assert!(all.insert(frame), "{:?} handed out twice", frame);
                         prop_assert_eq!(frames.state(frame), Some(FrameState::Held(holder)));
                     }
                 }

@@ -7,9 +7,9 @@
 //! fault costs hundreds of allocations), not with real hardware. The host
 //! benchmarks (`make bench`) measure the same code natively.
 
+use crate::address::{VirtAddr, PAGE_SIZE};
 use crate::growing_heap;
 use crate::kernel_space;
-use crate::layout::PAGE_SIZE;
 use core::alloc::{GlobalAlloc, Layout};
 use memory::frames::Owner;
 use memory::kernel::println;
@@ -151,9 +151,9 @@ fn faulted_pages() -> (u64, u64) {
     };
     let mut fault_cycles = 0;
     let start = block.as_ptr() as usize;
-    let (faults_before, _) = growing_heap::counters();
+    let faults_before = growing_heap::counters().faults;
     for page in (start..start + layout.size()).step_by(PAGE_SIZE) {
-        if kernel_space::translate(page).is_ok() {
+        if kernel_space::translate(VirtAddr::new(page)).is_ok() {
             continue;
         }
         let before = cycles();
@@ -162,7 +162,7 @@ fn faulted_pages() -> (u64, u64) {
         unsafe { (page as *mut u8).write_volatile(0) };
         fault_cycles += cycles() - before;
     }
-    let (faults_after, _) = growing_heap::counters();
+    let faults_after = growing_heap::counters().faults;
     // SAFETY: allocated above with `layout`, freed once.
     unsafe { HEAP.dealloc(block.as_ptr(), layout) };
     (fault_cycles, (faults_after - faults_before) as u64)

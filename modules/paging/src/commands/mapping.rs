@@ -1,9 +1,10 @@
 //! `map` and `unmap`: changing the page tables by hand, in the scratch
 //! window only.
 
+use crate::address::{Frame, Page, PhysAddr, VirtAddr};
 use crate::kernel_space::space;
 use crate::layout::{SCRATCH_END, SCRATCH_START};
-use crate::page_table::PAGE_SIZE;
+use crate::page_table::Unmapped;
 use memory::frames::{FrameState, Owner};
 use memory::kernel::println;
 use memory::kernel::shell::args::{Args, CommandError};
@@ -27,19 +28,19 @@ pub const UNMAP_COMMAND: Command = Command {
 };
 
 /// Checks that `address` is a page in the scratch window.
-fn scratch_page<'a>(address: usize) -> Result<usize, CommandError<'a>> {
-    if !address.is_multiple_of(PAGE_SIZE) {
+fn scratch_page<'a>(address: VirtAddr) -> Result<Page, CommandError<'a>> {
+    let Some(page) = Page::from_start(address) else {
         println!("{address:#010x} is not page-aligned (a multiple of 0x1000)");
         return Err(CommandError::Reported);
-    }
-    if !(SCRATCH_START..SCRATCH_END).contains(&address) {
+    };
+    if !(SCRATCH_START..SCRATCH_END).contains(&address.as_usize()) {
         println!(
             "{address:#010x} is outside the scratch window {SCRATCH_START:#010x}-{SCRATCH_END:#010x}: \
              the kernel and the heap own everything else"
         );
         return Err(CommandError::Reported);
     }
-    Ok(address)
+    Ok(page)
 }
 
 fn map<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
@@ -54,7 +55,7 @@ fn map<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 
 /// `map VADDR`: a fresh frame, writable, which the mapping owns (`unmap`
 /// gives it back).
-fn map_fresh<'a>(page: usize) -> Result<(), CommandError<'a>> {
+fn map_fresh<'a>(page: Page) -> Result<(), CommandError<'a>> {
     let frame = frames().allocate(Owner::Mapping);
     let frame = match frame {
         Ok(frame) => frame,
@@ -77,10 +78,13 @@ fn map_fresh<'a>(page: usize) -> Result<(), CommandError<'a>> {
 /// read-only — a writable alias of the page directory or the kernel's code
 /// would let one typo corrupt the kernel. A free frame is refused: the
 /// allocator could hand it out while the window still shows it.
-fn map_existing<'a>(page: usize, physical: u64) -> Result<(), CommandError<'a>> {
-    let frame = match usize::try_from(physical) {
-        Ok(frame) if frame.is_multiple_of(PAGE_SIZE) => frame,
-        _ => {
+fn map_existing<'a>(page: Page, physical: u64) -> Result<(), CommandError<'a>> {
+    let frame = usize::try_from(physical)
+        .ok()
+        .and_then(|address| Frame::from_start(PhysAddr::new(address)));
+    let frame = match frame {
+        Some(frame) => frame,
+        None => {
             println!("map: PADDR {physical:#x} is not a 32-bit, page-aligned address");
             return Err(CommandError::Reported);
         }
@@ -114,7 +118,7 @@ fn unmap<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let page = scratch_page(super::address(args, "VADDR")?)?;
     args.finish()?;
     let result = space().unmap(page);
-    let (frame, owned) = match result {
+    let Unmapped { frame, owned } = match result {
         Ok(unmapped) => unmapped,
         Err(error) => {
             println!("unmap: {error}");

@@ -10,6 +10,8 @@ mod mapping;
 mod pages;
 mod touch;
 
+use crate::address::VirtAddr;
+use memory::kernel::shell::args::{Args, CommandError};
 use memory::kernel::shell::{self, registry::Command};
 
 const COMMANDS: &[Command] = &[
@@ -26,16 +28,14 @@ pub fn register() {
     shell::register_all(COMMANDS);
 }
 
-/// An address argument: a number that fits in 32 bits.
-fn address<'a>(
-    args: &mut memory::kernel::shell::args::Args<'a>,
-    what: &'static str,
-) -> Result<usize, memory::kernel::shell::args::CommandError<'a>> {
+/// A virtual-address argument: a number that fits in 32 bits.
+fn address<'a>(args: &mut Args<'a>, what: &'static str) -> Result<VirtAddr, CommandError<'a>> {
     let value = args.number(what)?;
     usize::try_from(value)
         .ok()
         .filter(|_| value <= u64::from(u32::MAX))
-        .ok_or(memory::kernel::shell::args::CommandError::Usage(
+        .map(VirtAddr::new)
+        .ok_or(CommandError::Usage(
             "addresses are 32-bit: at most 0xffffffff",
         ))
 }

@@ -1,7 +1,9 @@
 //! `pages` and `translate`: reading the page tables.
 
+use crate::address::PAGE_SIZE;
 use crate::kernel_space::{self, space};
-use crate::page_table::{describe_flags, MappedRun, Missing, PAGE_SIZE};
+use crate::page_table::{describe_flags, MappedRun, Missing};
+use crate::regions;
 use memory::kernel::println;
 use memory::kernel::shell::args::{Args, CommandError};
 use memory::kernel::shell::format::ByteSize;
@@ -29,7 +31,7 @@ fn pages<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     args.finish()?;
     let mut runs = [None::<MappedRun>; MAX_RUNS];
     let mut count = 0;
-    let (mapped, tables) = {
+    let counts = {
         let mut space = space();
         space.for_each_run(&mut |run| {
             if let Some(slot) = runs.get_mut(count) {
@@ -40,22 +42,25 @@ fn pages<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         space.counts()
     };
     memory::kernel::shell::print_summary(format_args!(
-        "pages: mapped={mapped} tables={tables} ranges={count} bytes={}",
-        mapped * PAGE_SIZE
+        "pages: mapped={} tables={} ranges={count} bytes={}",
+        counts.pages,
+        counts.tables,
+        counts.pages * PAGE_SIZE
     ));
     println!("Mapped ranges (virtual -> physical), split where the region changes:");
-    let layout = kernel_space::layout();
+    let layout = regions::current();
     for run in runs.iter().flatten() {
-        let end = run.start + run.pages * PAGE_SIZE;
-        let mut piece = run.start;
+        let start = run.start.start();
+        let end = start + run.pages * PAGE_SIZE;
+        let mut piece = start;
         while piece < end {
             let region = layout.region_of(piece);
             let mut piece_end = piece + PAGE_SIZE;
             while piece_end < end && layout.region_of(piece_end) == region {
-                piece_end += PAGE_SIZE;
+                piece_end = piece_end + PAGE_SIZE;
             }
-            let frame = run.frame + (piece - run.start);
-            let how = if piece == frame {
+            let frame = run.frame.start() + (piece - start);
+            let how = if piece.as_usize() == frame.as_usize() {
                 "identity"
             } else {
                 "remapped"
@@ -79,8 +84,9 @@ fn pages<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 fn translate<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let address = super::address(args, "ADDR")?;
     args.finish()?;
-    let (directory_index, table_index, offset) = crate::page_table::split(address);
-    let region = kernel_space::region_of(address).describe();
+    let indices = address.split();
+    let (directory_index, table_index, offset) = (indices.directory, indices.table, indices.offset);
+    let region = regions::region_of(address).describe();
     match kernel_space::translate(address) {
         Ok(translation) => {
             println!(

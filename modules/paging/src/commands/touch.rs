@@ -2,10 +2,12 @@
 //! here allocates: the heap's own faults would muddle the picture.)
 
 use super::address;
+use crate::address::VirtAddr;
 use crate::fixup::{probe_read, ProbeFault};
 use crate::growing_heap;
 use crate::kernel_space;
 use crate::page_fault::FaultReport;
+use crate::regions;
 use memory::kernel::shell::args::{Args, CommandError};
 use memory::kernel::shell::registry::Command;
 use memory::kernel::{print, println};
@@ -20,11 +22,11 @@ pub const TOUCH_COMMAND: Command = Command {
 fn touch<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let address = address(args, "ADDR")?;
     args.finish()?;
-    let aligned = address & !3;
+    let aligned = VirtAddr::new(address.as_usize() & !3);
     let was_mapped = kernel_space::translate(aligned).is_ok();
-    let (faults_before, _) = growing_heap::counters();
+    let faults_before = growing_heap::counters().faults;
     let result = probe_read(aligned);
-    let (faults_after, _) = growing_heap::counters();
+    let faults_after = growing_heap::counters().faults;
     match result {
         Ok(value) => {
             print!(
@@ -34,7 +36,8 @@ fn touch<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
             if was_mapped {
                 println!("the page was mapped already)");
             } else if faults_after > faults_before {
-                let frame = kernel_space::translate(aligned).map_or(0, |t| t.physical & !0xFFF);
+                let frame = kernel_space::translate(aligned)
+                    .map_or(0, |translation| translation.physical.as_usize() & !0xFFF);
                 println!(
                     "page fault #{faults_after} brought in frame {frame:#010x}: demand paging)"
                 );
@@ -48,7 +51,7 @@ fn touch<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
                 address,
                 code,
                 eip,
-                region: kernel_space::region_of(address),
+                region: regions::region_of(address),
             };
             println!("touch: {address:#010x} faulted; the exception table caught it:");
             println!("{report}");
