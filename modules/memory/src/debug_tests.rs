@@ -79,7 +79,7 @@ fn debugger_is_really_off() {
     let heap = HEAP.lock();
     assert_eq!(
         heap.usable_size(pointer),
-        heap.inner().usable_size(pointer),
+        heap.beneath().usable_size(pointer),
         "no header in front of the block"
     );
 }

@@ -6,11 +6,11 @@
 //! `pool=first|best` — with two layers in front:
 //!
 //! ```text
-//!   HEAP: LockedHeap<KernelHeap>      the lock, GlobalAlloc, call sites
-//!     DebugHeap   heapdebug=off|poison|full   (default off: a pass-through)
-//!       SlabHeap  slab=on|off                 (default on: objects <= 1 KiB)
-//!         AnyHeap heap=buddy|pool|bump        (default buddy)
-//!                 pool=first|best             (the pool's fit; default first)
+//!   HEAP: LockedHeap<KernelHeap>          the lock, GlobalAlloc, call sites
+//!     KernelHeap = DebugHeap<Slabs>       heapdebug=off|poison|full (default off)
+//!       Slabs    = SlabHeap<BaseHeap>     slab=on|off (default on: objects <= 1 KiB)
+//!         BaseHeap = AnyHeap              heap=buddy|pool|bump (default buddy),
+//!                                         pool=first|best (the pool's fit)
 //! ```
 //!
 //! Its memory is a run of
@@ -37,37 +37,47 @@ use core::alloc::Layout;
 use core::fmt::{self, Write};
 use kernel::command_line::{self, KernelOption};
 
-/// The kernel's heap: the debugger, the slabs, and the heap chosen at boot.
-pub type KernelHeap = DebugHeap<SlabHeap<AnyHeap>>;
+/// The kernel's heap, named layer by layer from the top; each wraps the
+/// one below it (the table at the top of this file says what picks each).
+pub type KernelHeap = DebugHeap<Slabs>;
+/// The slab layer: small objects packed into pages, in front of the base.
+pub type Slabs = SlabHeap<BaseHeap>;
+/// The base heap: the one `heap=` (and `pool=`) chose.
+pub type BaseHeap = AnyHeap;
 
 /// The kernel heap. Empty (every allocation fails) until [`init`].
 #[global_allocator]
 pub static HEAP: LockedHeap<KernelHeap> = LockedHeap::new(KernelHeap::new(
-    SlabHeap::new(AnyHeap::new(HeapKind::Buddy, Fit::First), true),
+    Slabs::new(BaseHeap::new(HeapKind::Buddy, Fit::First), true),
     DebugMode::Off,
 ));
 
 impl KernelHeap {
-    /// Which heap is at the bottom.
-    pub fn kind(&self) -> HeapKind {
-        self.inner().inner().kind()
+    /// The slab layer, beneath the debugger.
+    pub fn slabs(&self) -> &Slabs {
+        self.beneath()
     }
 
-    /// The pool's placement policy, if the pool is at the bottom.
-    pub fn fit(&self) -> Option<Fit> {
-        self.inner().inner().fit()
+    /// The base heap, beneath the slabs and the debugger.
+    pub fn base(&self) -> &BaseHeap {
+        self.slabs().beneath()
     }
 
-    /// The slab front end.
-    pub fn slabs(&self) -> &SlabHeap<AnyHeap> {
-        self.inner()
-    }
-
-    /// The heap beneath the slabs and the debugger (for `demo`, which shows
+    /// The base heap, to allocate from directly (for `demo`, which shows
     /// buddy blocks splitting and merging). Blocks taken from it directly
     /// must be given back to it directly.
-    pub fn beneath(&mut self) -> &mut AnyHeap {
-        self.inner_mut().inner_mut()
+    pub fn base_mut(&mut self) -> &mut BaseHeap {
+        self.beneath_mut().beneath_mut()
+    }
+
+    /// Which heap the base is.
+    pub fn kind(&self) -> HeapKind {
+        self.base().kind()
+    }
+
+    /// The pool's placement policy, if the pool is the base.
+    pub fn fit(&self) -> Option<Fit> {
+        self.base().fit()
     }
 }
 
@@ -167,7 +177,7 @@ pub fn options_from_command_line() -> HeapOptions {
 pub unsafe fn install(options: HeapOptions, start: usize, size: usize) {
     let mut heap = HEAP.lock();
     *heap = KernelHeap::new(
-        SlabHeap::new(AnyHeap::new(options.kind, options.fit), options.slabs),
+        Slabs::new(BaseHeap::new(options.kind, options.fit), options.slabs),
         options.debug,
     );
     heap.set_reporter(report_bug);

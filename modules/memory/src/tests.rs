@@ -4,7 +4,7 @@
 //! (`heap=pool,pool=best`; see `ktest.conf`).
 
 use crate::frames::{Frame, FrameError, FrameState, Owner, PhysAddr, FRAME_SIZE};
-use crate::heap::{Fit, Heap, HeapKind};
+use crate::heap::{Fit, Heap, HeapKind, Inspect};
 use crate::kernel_heap::{summary_line, HEAP};
 use crate::memory_map::PhysRange;
 use crate::setup::{frames, memory_map};

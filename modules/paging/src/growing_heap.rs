@@ -102,7 +102,7 @@ mod kernel_side {
     use core::fmt::{self, Write};
     use core::sync::atomic::{AtomicUsize, Ordering};
     use memory::frames::{Owner, FRAME_SIZE};
-    use memory::heap::{Heap, HeapKind};
+    use memory::heap::{Grow, HeapKind};
     use memory::kernel_heap::{self, KernelHeap, HEAP};
     use memory::setup;
     use x86::bits32::paging::PTFlags;

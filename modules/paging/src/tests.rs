@@ -13,7 +13,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::alloc::{GlobalAlloc, Layout};
 use memory::frames::{FrameState, Owner, FRAME_SIZE};
-use memory::heap::{Heap, HeapKind};
+use memory::heap::{Heap, HeapKind, Inspect};
 use memory::kernel::boot;
 use memory::kernel::ktest::KernelTest;
 use memory::kernel::shell::{self, Outcome};

@@ -4,7 +4,7 @@
 //! anything else can run).
 
 use core::hint::black_box;
-use memory::frames::{FrameAllocator, Owner};
+use memory::frames::{Frame, FrameAllocator, Owner};
 use memory::memory_map::{MapEntry, MemoryMap, PhysRange};
 use std::time::{Duration, Instant};
 
@@ -104,7 +104,7 @@ pub fn contiguous_pair(iterations: u64) -> f64 {
     let map = four_gib_map();
     let mut storage = vec![0u32; FrameAllocator::storage_words(&map)];
     let mut frames = FrameAllocator::new(&map, &mut storage);
-    let taken: Vec<usize> = (0..BACKGROUND_FRAMES)
+    let taken: Vec<Frame> = (0..BACKGROUND_FRAMES)
         .map(|_| frames.allocate(Owner::Kernel).expect("4 GiB of frames"))
         .collect();
     // Free every third frame: holes too small and badly aligned for a run.

@@ -102,7 +102,7 @@ fn demo<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let mut freed = 0;
     for slot in 1..=SLOTS {
         if let Some((pointer, layout)) = slots[slot - 1].take() {
-            if let Err(error) = HEAP.lock().beneath().deallocate(pointer, layout) {
+            if let Err(error) = HEAP.lock().base_mut().deallocate(pointer, layout) {
                 println!("demo: could not free slot {slot}: {error}");
             }
             freed += 1;
@@ -149,7 +149,7 @@ fn allocate(slots: &mut [Slot; SLOTS], slot: usize) {
     // One lock for the allocation and the questions about it; print after.
     let result = {
         let mut heap = HEAP.lock();
-        let beneath = heap.beneath();
+        let beneath = heap.base_mut();
         beneath.allocate(layout).map(|pointer| {
             let usable = beneath.usable_size(pointer).unwrap_or(0);
             let order = match &*beneath {
@@ -178,7 +178,7 @@ fn free(slots: &mut [Slot; SLOTS], slot: usize) {
         println!("demo: slot {slot} is empty");
         return;
     };
-    let result = HEAP.lock().beneath().deallocate(pointer, layout);
+    let result = HEAP.lock().base_mut().deallocate(pointer, layout);
     match result {
         Ok(()) => println!(
             "demo: slot {slot} freed ({:#010x})",
@@ -191,7 +191,7 @@ fn free(slots: &mut [Slot; SLOTS], slot: usize) {
 
 fn heap_stats() -> (&'static str, HeapStats) {
     let mut heap = HEAP.lock();
-    let beneath = heap.beneath();
+    let beneath = heap.base_mut();
     (beneath.name(), beneath.stats())
 }
 

@@ -1,6 +1,6 @@
 //! `heap`, `alloc` and `free`: the kernel heap by hand.
 
-use crate::heap::{Heap, HeapError, HeapStats, SIZE_CLASSES};
+use crate::heap::{Heap, HeapError, HeapStats, Inspect, SIZE_CLASSES};
 use crate::kernel_heap::{print_summary, HEAP};
 use core::alloc::Layout;
 use core::ptr::NonNull;

@@ -13,7 +13,7 @@
 
 use super::scratch::ScratchVec;
 use crate::frames::FrameError;
-use crate::heap::{BlockInfo, Heap};
+use crate::heap::{BlockInfo, Heap, Inspect};
 use crate::kernel_heap::HEAP;
 use kernel::console;
 use kernel::println;

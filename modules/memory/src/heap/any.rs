@@ -5,7 +5,10 @@
 //! choice is made one level down: the static holds an [`AnyHeap`], an enum of
 //! the three heaps, which forwards every call to the one that was picked.
 
-use super::{BlockInfo, BuddyHeap, BumpHeap, Fit, Heap, HeapError, HeapStats, PoolHeap};
+use super::{
+    BlockInfo, BuddyHeap, BumpHeap, Fit, Grow, Heap, HeapError, HeapStats, Inspect, PoolHeap,
+    Traced,
+};
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
@@ -68,7 +71,7 @@ impl AnyHeap {
         }
     }
 
-    fn inner(&self) -> &dyn Heap {
+    fn inner(&self) -> &dyn Inspect {
         match self {
             AnyHeap::Buddy(heap) => heap,
             AnyHeap::Pool(heap) => heap,
@@ -76,7 +79,7 @@ impl AnyHeap {
         }
     }
 
-    fn inner_mut(&mut self) -> &mut dyn Heap {
+    fn inner_mut(&mut self) -> &mut dyn Inspect {
         match self {
             AnyHeap::Buddy(heap) => heap,
             AnyHeap::Pool(heap) => heap,
@@ -119,7 +122,9 @@ impl Heap for AnyHeap {
     fn stats(&self) -> HeapStats {
         self.inner().stats()
     }
+}
 
+impl Inspect for AnyHeap {
     fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
         self.inner().for_each_block(visit)
     }
@@ -136,19 +141,34 @@ impl Heap for AnyHeap {
         self.inner().check_integrity()
     }
 
-    fn slab_span(&self) -> Layout {
-        self.inner().slab_span()
+    fn page_block(&self) -> Layout {
+        self.inner().page_block()
     }
+}
 
+/// Only the buddy heap grows at its top; the pool and the bump heap get a
+/// fixed region.
+impl Grow for AnyHeap {
     fn growth_for(&self, layout: Layout) -> Option<usize> {
-        self.inner().growth_for(layout)
+        match self {
+            AnyHeap::Buddy(heap) => heap.growth_for(layout),
+            AnyHeap::Pool(_) | AnyHeap::Bump(_) => None,
+        }
     }
 
     unsafe fn extend_top(&mut self, bytes: usize) -> Result<(), HeapError> {
-        // SAFETY: the caller's promise is passed on unchanged.
-        unsafe { self.inner_mut().extend_top(bytes) }
+        match self {
+            // SAFETY: the caller's promise is passed on unchanged.
+            AnyHeap::Buddy(heap) => unsafe { heap.extend_top(bytes) },
+            AnyHeap::Pool(_) | AnyHeap::Bump(_) => {
+                Err(HeapError::Unsupported("growing a region in place"))
+            }
+        }
     }
 }
+
+/// Records no call sites.
+impl Traced for AnyHeap {}
 
 #[cfg(test)]
 mod tests {

@@ -44,8 +44,8 @@
 //! before the payload records the distance back to the header.
 
 use super::{
-    check_alignment, out_of_memory, reallocate_by_moving, Accounting, BlockInfo, Heap, HeapError,
-    HeapStats, Regions, MAX_ALIGN, SIZE_CLASSES,
+    check_alignment, out_of_memory, reallocate_by_moving, Accounting, BlockInfo, Grow, Heap,
+    HeapError, HeapStats, Inspect, Regions, Traced, MAX_ALIGN, SIZE_CLASSES,
 };
 use core::alloc::Layout;
 use core::mem::size_of;
@@ -584,7 +584,9 @@ impl Heap for BuddyHeap {
         self.counts
             .stats(largest_free, self.free_counts, self.regions.len)
     }
+}
 
+impl Inspect for BuddyHeap {
     fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
         for (index, (start, end)) in self.regions.iter().enumerate() {
             let mut address = start;
@@ -621,14 +623,16 @@ impl Heap for BuddyHeap {
     }
 
     /// A page minus the block header: exactly one 4 KiB block.
-    fn slab_span(&self) -> Layout {
+    fn page_block(&self) -> Layout {
         Layout::from_size_align(MAX_ALIGN - HEADER_SIZE, HEADER_SIZE).expect("a valid layout")
     }
 
     fn granule(&self) -> usize {
         MIN_BLOCK
     }
+}
 
+impl Grow for BuddyHeap {
     /// A block of order `k` must start at a multiple of `2^k` from the
     /// region's start, so the top moves to the next such multiple and then
     /// one block further.
@@ -664,6 +668,9 @@ impl Heap for BuddyHeap {
         self.carve(region, start, old_end - start, new_end - start)
     }
 }
+
+/// Records no call sites.
+impl Traced for BuddyHeap {}
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,11 @@
 //!   `frame-pointer = always`) and keeps the first few return addresses.
 //!   `make symbolize ADDR=...` turns them into function names and lines.
 
+use super::{Heap, HeapError};
+use core::alloc::Layout;
 use core::fmt;
 use core::panic::Location;
+use core::ptr::NonNull;
 
 /// Return addresses kept per allocation.
 pub const RETURN_CHAIN: usize = 3;
@@ -106,6 +109,38 @@ impl fmt::Display for CallSite {
                 Ok(())
             }
         }
+    }
+}
+
+/// A heap that wants to know where each request came from: the heap
+/// debugger records it with the block. [`LockedHeap`](super::LockedHeap)
+/// passes the site to these; the defaults drop it, so for any other heap
+/// `impl Traced for MyHeap {}` is all it takes.
+pub trait Traced: Heap {
+    /// [`allocate`](Heap::allocate), with the site of the request.
+    fn allocate_at(&mut self, layout: Layout, _site: CallSite) -> Result<NonNull<u8>, HeapError> {
+        self.allocate(layout)
+    }
+
+    /// [`deallocate`](Heap::deallocate), with the site of the free.
+    fn deallocate_at(
+        &mut self,
+        pointer: NonNull<u8>,
+        layout: Layout,
+        _site: CallSite,
+    ) -> Result<(), HeapError> {
+        self.deallocate(pointer, layout)
+    }
+
+    /// [`reallocate`](Heap::reallocate), with the site of the request.
+    fn reallocate_at(
+        &mut self,
+        pointer: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+        _site: CallSite,
+    ) -> Result<NonNull<u8>, HeapError> {
+        self.reallocate(pointer, layout, new_size)
     }
 }
 

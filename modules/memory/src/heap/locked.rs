@@ -17,9 +17,10 @@
 //! A heap can also be given a *grower* ([`LockedHeap::set_grower`]): when an
 //! allocation does not fit, the grower may make the heap bigger (chapter 3
 //! extends its top into virtual memory that is mapped on demand), and the
-//! allocation is tried once more before it fails.
+//! allocation is tried once more before it fails. `growth.rs` explains the
+//! mechanism.
 
-use super::{CallSite, Heap, HeapError, HeapStats};
+use super::{CallSite, Grower, HeapError, HeapStats, Traced};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,10 +28,6 @@ use kernel::sync::{IrqMutex, IrqMutexGuard};
 
 /// Called with every error `GlobalAlloc` cannot return.
 pub type ErrorReporter = fn(&HeapError);
-
-/// Called, with the heap locked, when `layout` does not fit: returns `true`
-/// if it made room (the allocation is then tried again).
-pub type Grower<H> = fn(&mut H, Layout) -> bool;
 
 /// A [`Heap`] that many users, interrupt handlers included, can share.
 pub struct LockedHeap<H> {
@@ -45,7 +42,7 @@ pub struct LockedHeap<H> {
     last_failure: IrqMutex<Option<Layout>>,
 }
 
-impl<H: Heap> LockedHeap<H> {
+impl<H: Traced> LockedHeap<H> {
     pub const fn new(heap: H) -> Self {
         Self {
             heap: IrqMutex::new(heap),
@@ -166,7 +163,7 @@ const GLOBAL_ALLOC_FRAMES: usize = 0;
 // return blocks that are unique, at least `layout.size()` long and aligned to
 // `layout.align()`, or an error (turned into null). Errors on `dealloc` leave
 // the heap untouched.
-unsafe impl<H: Heap> GlobalAlloc for LockedHeap<H> {
+unsafe impl<H: Traced> GlobalAlloc for LockedHeap<H> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let site = self.global_alloc_site();
         let result = self.with_growth(layout, |heap| heap.allocate_at(layout, site));
@@ -223,7 +220,7 @@ unsafe impl<H: Heap> GlobalAlloc for LockedHeap<H> {
 mod tests {
     use super::*;
     use crate::heap::model_tests::Arena;
-    use crate::heap::BuddyHeap;
+    use crate::heap::{BuddyHeap, Grow, Heap};
     use std::sync::atomic::AtomicUsize as Counter;
 
     static SEEN: Counter = Counter::new(0);

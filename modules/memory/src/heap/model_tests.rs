@@ -17,7 +17,8 @@
 //! its initial state (for the buddy heap: one maximal block per region).
 
 use super::{
-    BuddyHeap, BumpHeap, DebugHeap, DebugMode, Fit, Heap, HeapError, HeapStats, PoolHeap, SlabHeap,
+    BuddyHeap, BumpHeap, DebugHeap, DebugMode, Fit, Grow, HeapError, HeapStats, Inspect, PoolHeap,
+    SlabHeap,
 };
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -102,13 +103,37 @@ fn holds_fill(live: &Live, len: usize) -> bool {
 type Check<H> = fn(&H) -> Result<(), HeapError>;
 
 /// How the heap under test gets more memory when it runs out.
-#[derive(Debug, Clone, Copy)]
-enum Growth {
+enum Growth<H> {
     /// Only through `AddRegion` operations.
     Regions,
     /// By `extend_top` when an allocation fails, up to this many bytes in
-    /// all (chapter 3's demand-paged heap does this).
-    Top { limit: usize },
+    /// all (chapter 3's demand-paged heap does this): a [`Grow`] heap.
+    Top {
+        limit: usize,
+        growth_for: fn(&H, Layout) -> Option<usize>,
+        extend_top: fn(&mut H, usize) -> Result<(), HeapError>,
+    },
+}
+
+// Function pointers are `Copy` whatever `H` is (a derive would demand it
+// of `H`).
+impl<H> Clone for Growth<H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H> Copy for Growth<H> {}
+
+/// Growth at the top of a heap that can, within `limit` bytes.
+fn at_the_top<H: Grow>(limit: usize) -> Growth<H> {
+    Growth::Top {
+        limit,
+        growth_for: H::growth_for,
+        // SAFETY: the test's first arena is `limit` bytes long, and the
+        // growth is checked against `limit` before this is called.
+        extend_top: |heap, bytes| unsafe { heap.extend_top(bytes) },
+    }
 }
 
 /// Gives back what a front end holds for later (empty slabs, the
@@ -119,11 +144,11 @@ type Settle<H> = fn(&mut H);
 /// model. `initial_len` is the first region's size. A heap with caches
 /// (`settle` is `Some`) may give them back when an operation fails, so
 /// then only the owners' figures must be unchanged.
-fn run_against_model<H: Heap + Default>(
+fn run_against_model<H: Inspect + Default>(
     mut heap: H,
     check: Check<H>,
     initial_len: usize,
-    growth: Growth,
+    growth: Growth<H>,
     operations: &[Operation],
     settle: Option<Settle<H>>,
 ) -> Result<(), TestCaseError> {
@@ -134,7 +159,7 @@ fn run_against_model<H: Heap + Default>(
     };
     let arena_len = match growth {
         Growth::Regions => initial_len,
-        Growth::Top { limit } => limit,
+        Growth::Top { limit, .. } => limit,
     };
     let mut arenas = vec![Arena::new(arena_len)];
     // SAFETY: the arenas are kept until the heap is dropped at the end.
@@ -149,13 +174,18 @@ fn run_against_model<H: Heap + Default>(
                 let layout = Layout::from_size_align(size, 1 << align_shift).unwrap();
                 let mut before = heap.stats();
                 let mut result = heap.allocate(layout);
-                if let (Err(HeapError::OutOfMemory { .. }), Growth::Top { limit }) =
-                    (result, growth)
+                if let (
+                    Err(HeapError::OutOfMemory { .. }),
+                    Growth::Top {
+                        limit,
+                        growth_for,
+                        extend_top,
+                    },
+                ) = (result, growth)
                 {
-                    if let Some(bytes) = heap.growth_for(layout) {
+                    if let Some(bytes) = growth_for(&heap, layout) {
                         if before.total + bytes <= limit {
-                            // SAFETY: the first arena is `limit` bytes long.
-                            unsafe { heap.extend_top(bytes) }
+                            extend_top(&mut heap, bytes)
                                 .map_err(|e| TestCaseError::fail(format!("extend_top: {e}")))?;
                             before = heap.stats();
                             prop_assert_eq!(before.total, initial.total + bytes);
@@ -302,7 +332,7 @@ fn run_against_model<H: Heap + Default>(
 
 /// The statistics of a fresh heap of `len` bytes: what a grown heap must
 /// come back to once everything is freed.
-fn fresh_stats<H: Heap + Default>(len: usize) -> Result<HeapStats, TestCaseError> {
+fn fresh_stats<H: Inspect + Default>(len: usize) -> Result<HeapStats, TestCaseError> {
     let arena = Arena::new(len);
     let mut heap = H::default();
     // SAFETY: the arena outlives the heap, which is dropped here.
@@ -316,7 +346,7 @@ fn in_fit(fit: Fit, error: TestCaseError) -> TestCaseError {
     TestCaseError::fail(format!("{} fit: {error}", fit.name()))
 }
 
-fn check_live_blocks<H: Heap>(heap: &H, live: &[Live]) -> Result<(), TestCaseError> {
+fn check_live_blocks<H: Inspect>(heap: &H, live: &[Live]) -> Result<(), TestCaseError> {
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(live.len());
     for block in live {
         let address = block.pointer.as_ptr() as usize;
@@ -360,7 +390,7 @@ proptest! {
         len in prop_oneof![Just(4096usize), Just(4096 + 992), Just(32)],
         operations in prop::collection::vec(operation(), 1..120),
     ) {
-        let growth = Growth::Top { limit: 256 * 1024 };
+        let growth = at_the_top(256 * 1024);
         run_against_model(BuddyHeap::new(), BuddyHeap::check_integrity, len, growth, &operations, None)?;
     }
 
@@ -390,7 +420,7 @@ proptest! {
         operations in prop::collection::vec(operation(), 1..120),
     ) {
         let settle: Settle<SlabHeap<BuddyHeap>> = |heap| { heap.release_empty_slabs(); };
-        run_against_model(SlabHeap::default(), Heap::check_integrity, len, Growth::Regions, &operations, Some(settle))?;
+        run_against_model(SlabHeap::default(), Inspect::check_integrity, len, Growth::Regions, &operations, Some(settle))?;
     }
 
     #[test]
@@ -399,8 +429,8 @@ proptest! {
         operations in prop::collection::vec(operation(), 1..120),
     ) {
         let settle: Settle<SlabHeap<BuddyHeap>> = |heap| { heap.release_empty_slabs(); };
-        let growth = Growth::Top { limit: 256 * 1024 };
-        run_against_model(SlabHeap::default(), Heap::check_integrity, len, growth, &operations, Some(settle))?;
+        let growth = at_the_top(256 * 1024);
+        run_against_model(SlabHeap::default(), Inspect::check_integrity, len, growth, &operations, Some(settle))?;
     }
 
     #[test]
@@ -411,7 +441,7 @@ proptest! {
         let settle: Settle<SlabHeap<PoolHeap>> = |heap| { heap.release_empty_slabs(); };
         for fit in Fit::ALL {
             let heap = SlabHeap::new(PoolHeap::with_fit(fit), true);
-            run_against_model(heap, Heap::check_integrity, len, Growth::Regions, &operations, Some(settle))
+            run_against_model(heap, Inspect::check_integrity, len, Growth::Regions, &operations, Some(settle))
                 .map_err(|error| in_fit(fit, error))?;
         }
     }
@@ -424,7 +454,7 @@ proptest! {
         type Stack = DebugHeap<SlabHeap<BuddyHeap>>;
         let settle: Settle<Stack> = |heap| {
             heap.flush_quarantine();
-            heap.inner_mut().release_empty_slabs();
+            heap.beneath_mut().release_empty_slabs();
         };
         // The model frees every block twice on purpose: only double frees
         // may be reported.

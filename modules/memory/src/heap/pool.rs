@@ -25,7 +25,7 @@
 
 use super::{
     check_alignment, out_of_memory, reallocate_by_moving, size_class, Accounting, BlockInfo, Heap,
-    HeapError, HeapStats, Regions, SIZE_CLASSES,
+    HeapError, HeapStats, Inspect, Regions, Traced, SIZE_CLASSES,
 };
 use core::alloc::Layout;
 use core::mem::size_of;
@@ -523,7 +523,9 @@ impl Heap for PoolHeap {
         self.counts
             .stats(largest_free, free_blocks, self.regions.len)
     }
+}
 
+impl Inspect for PoolHeap {
     fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
         for (index, (start, end)) in self.regions.iter().enumerate() {
             let mut chunk = start;
@@ -560,6 +562,9 @@ impl Heap for PoolHeap {
         GRANULE
     }
 }
+
+/// Records no call sites.
+impl Traced for PoolHeap {}
 
 #[cfg(test)]
 mod tests {

@@ -35,7 +35,10 @@
 //!   out, so freeing an object twice, or a pointer into the middle of one,
 //!   is refused like the heaps beneath refuse it.
 
-use super::{check_alignment, reallocate_by_moving, BlockInfo, Heap, HeapError, HeapStats};
+use super::{
+    check_alignment, for_request, reallocate_by_moving, BlockInfo, Grow, Heap, HeapError,
+    HeapStats, Inspect, Traced,
+};
 use core::alloc::Layout;
 use core::mem::size_of;
 use core::ptr::NonNull;
@@ -143,7 +146,7 @@ pub struct SlabHeap<H> {
     object_bytes: usize,
 }
 
-impl<H: Heap> SlabHeap<H> {
+impl<H: Inspect> SlabHeap<H> {
     /// A front end over `inner`, on or off.
     pub const fn new(inner: H, enabled: bool) -> Self {
         Self {
@@ -155,13 +158,13 @@ impl<H: Heap> SlabHeap<H> {
         }
     }
 
-    pub fn inner(&self) -> &H {
+    pub fn beneath(&self) -> &H {
         &self.inner
     }
 
     /// The heap beneath. Blocks taken from it directly must be given back
     /// to it directly.
-    pub fn inner_mut(&mut self) -> &mut H {
+    pub fn beneath_mut(&mut self) -> &mut H {
         &mut self.inner
     }
 
@@ -207,7 +210,7 @@ impl<H: Heap> SlabHeap<H> {
     /// Where a span starts within its page: the heap beneath's spans end
     /// at a page end, so this is the page size minus the span's size.
     fn span_offset(&self) -> usize {
-        SLAB_BYTES - self.inner.slab_span().size()
+        SLAB_BYTES - self.inner.page_block().size()
     }
 
     // ---- the slab header: the only memory this file touches ----
@@ -304,7 +307,7 @@ impl<H: Heap> SlabHeap<H> {
     /// Takes a page-sized span from the heap beneath and makes it an empty
     /// slab of `class`, at the front of the class's list.
     fn new_slab(&mut self, class: usize) -> Result<usize, HeapError> {
-        let span_layout = self.inner.slab_span();
+        let span_layout = self.inner.page_block();
         let span = match self.inner.allocate(span_layout) {
             Ok(span) => span.as_ptr() as usize,
             Err(HeapError::OutOfMemory { .. }) if self.release_empty_slabs() > 0 => {
@@ -351,7 +354,7 @@ impl<H: Heap> SlabHeap<H> {
         self.classes[class].slabs -= 1;
         self.classes[class].empty -= 1;
         let pointer = NonNull::new(slab as *mut u8).expect("spans are never at 0");
-        let freed = self.inner.deallocate(pointer, self.inner.slab_span());
+        let freed = self.inner.deallocate(pointer, self.inner.page_block());
         debug_assert!(freed.is_ok(), "{freed:?}");
     }
 
@@ -511,13 +514,13 @@ fn object_alignment(size: usize) -> usize {
     1 << size.trailing_zeros()
 }
 
-impl<H: Heap + Default> Default for SlabHeap<H> {
+impl<H: Inspect + Default> Default for SlabHeap<H> {
     fn default() -> Self {
         Self::new(H::default(), true)
     }
 }
 
-impl<H: Heap> Heap for SlabHeap<H> {
+impl<H: Inspect> Heap for SlabHeap<H> {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
@@ -534,7 +537,7 @@ impl<H: Heap> Heap for SlabHeap<H> {
                     self.enabled = false;
                     self.inner.allocate(layout)
                 }
-                result => result,
+                result => result.map_err(|error| for_request(error, layout)),
             },
             None => {
                 check_alignment(layout)?;
@@ -623,12 +626,14 @@ impl<H: Heap> Heap for SlabHeap<H> {
     fn stats(&self) -> HeapStats {
         let mut stats = self.inner.stats();
         let slabs: usize = self.classes.iter().map(|class| class.slabs).sum();
-        let span = self.inner.slab_span().size();
+        let span = self.inner.page_block().size();
         stats.allocations = stats.allocations - slabs + self.objects;
         stats.requested = stats.requested - slabs * span + self.object_bytes;
         stats
     }
+}
 
+impl<H: Inspect> Inspect for SlabHeap<H> {
     fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
         self.inner.for_each_block(visit)
     }
@@ -645,10 +650,12 @@ impl<H: Heap> Heap for SlabHeap<H> {
         self.inner.check_integrity()?;
         self.check_slabs()
     }
+}
 
+impl<H: Inspect + Grow> Grow for SlabHeap<H> {
     fn growth_for(&self, layout: Layout) -> Option<usize> {
         match self.class_for(layout) {
-            Some(_) => self.inner.growth_for(self.inner.slab_span()),
+            Some(_) => self.inner.growth_for(self.inner.page_block()),
             None => self.inner.growth_for(layout),
         }
     }
@@ -659,13 +666,16 @@ impl<H: Heap> Heap for SlabHeap<H> {
     }
 }
 
+/// Records no call sites.
+impl<H: Inspect> Traced for SlabHeap<H> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::heap::model_tests::Arena;
     use crate::heap::{BuddyHeap, PoolHeap};
 
-    fn slab_heap<H: Heap + Default>(bytes: usize) -> (Arena, SlabHeap<H>) {
+    fn slab_heap<H: Inspect + Default>(bytes: usize) -> (Arena, SlabHeap<H>) {
         let arena = Arena::new(bytes);
         let mut heap = SlabHeap::new(H::default(), true);
         // SAFETY: the arena outlives the heap in every test (returned first).
@@ -699,7 +709,7 @@ mod tests {
     #[test]
     fn objects_share_a_page_and_empty_slabs_go_back() {
         let (_arena, mut heap) = slab_heap::<BuddyHeap>(64 * 1024);
-        let fresh = heap.inner().stats();
+        let fresh = heap.beneath().stats();
         let l = layout(24, 8);
         let a = heap.allocate(l).unwrap();
         let b = heap.allocate(l).unwrap();
@@ -708,7 +718,7 @@ mod tests {
         assert_eq!(a_addr - b_addr, 24);
         assert_eq!(heap.stats().allocations, 2);
         assert_eq!(heap.stats().requested, 48);
-        assert_eq!(heap.inner().stats().allocations, 1, "one slab beneath");
+        assert_eq!(heap.beneath().stats().allocations, 1, "one slab beneath");
         assert_eq!(heap.usable_size(a), Ok(24));
         heap.deallocate(a, l).unwrap();
         assert_eq!(
@@ -718,7 +728,7 @@ mod tests {
         heap.deallocate(b, l).unwrap();
         assert_eq!(heap.release_empty_slabs(), EMPTY_SLABS_KEPT);
         let peak_used = fresh.peak_used.max(4096);
-        assert_eq!(heap.inner().stats(), HeapStats { peak_used, ..fresh });
+        assert_eq!(heap.beneath().stats(), HeapStats { peak_used, ..fresh });
         heap.check_integrity().unwrap();
     }
 
@@ -726,13 +736,13 @@ mod tests {
     /// back to the heap beneath; it is still called a double free.
     #[test]
     fn freeing_a_released_slabs_last_object_again_is_a_double_free() {
-        fn check<H: Heap + Default>() {
+        fn check<H: Inspect + Default>() {
             let (_arena, mut heap) = slab_heap::<H>(64 * 1024);
             let l = layout(40, 8);
             let only = heap.allocate(l).unwrap();
             let address = only.as_ptr() as usize;
             heap.deallocate(only, l).unwrap();
-            assert_eq!(heap.inner().stats().allocations, 0, "the slab went back");
+            assert_eq!(heap.beneath().stats().allocations, 0, "the slab went back");
             let before = heap.stats();
             assert_eq!(
                 heap.deallocate(only, l),
@@ -752,6 +762,22 @@ mod tests {
         check::<PoolHeap>();
     }
 
+    /// Running out reports the caller's request, not the page the slab
+    /// asked the heap beneath for.
+    #[test]
+    fn out_of_memory_names_the_callers_request() {
+        let (_arena, mut heap) = slab_heap::<BuddyHeap>(4096);
+        let big = heap.allocate(layout(2000, 8)).unwrap();
+        assert_eq!(
+            heap.allocate(layout(100, 4)),
+            Err(HeapError::OutOfMemory {
+                size: 100,
+                align: 4
+            })
+        );
+        heap.deallocate(big, layout(2000, 8)).unwrap();
+    }
+
     #[test]
     fn full_slabs_move_back_and_forth_and_all_go_back() {
         let (_arena, mut heap) = slab_heap::<BuddyHeap>(256 * 1024);
@@ -760,7 +786,7 @@ mod tests {
         let blocks: Vec<_> = (0..2 * per_slab + 1)
             .map(|_| heap.allocate(l).unwrap())
             .collect();
-        assert_eq!(heap.inner().stats().allocations, 3);
+        assert_eq!(heap.beneath().stats().allocations, 3);
         heap.check_integrity().unwrap();
         for block in blocks.iter().step_by(2) {
             heap.deallocate(*block, l).unwrap();
@@ -769,13 +795,13 @@ mod tests {
         for block in blocks.iter().skip(1).step_by(2) {
             heap.deallocate(*block, l).unwrap();
         }
-        let slabs_made = heap.inner().stats().allocations.max(3);
+        let slabs_made = heap.beneath().stats().allocations.max(3);
         let kept = [EMPTY_SLABS_KEPT, slabs_made].into_iter().min();
-        assert_eq!(Some(heap.inner().stats().allocations), kept);
+        assert_eq!(Some(heap.beneath().stats().allocations), kept);
         heap.check_integrity().unwrap();
     }
 
-    fn heap_capacity<H: Heap>(heap: &SlabHeap<H>, size: usize) -> usize {
+    fn heap_capacity<H: Inspect>(heap: &SlabHeap<H>, size: usize) -> usize {
         heap.classes()
             .find(|c| c.object_size == size)
             .unwrap()
@@ -805,7 +831,7 @@ mod tests {
         let l = layout(40, 8);
         let blocks: Vec<_> = (0..200).map(|_| heap.allocate(l).unwrap()).collect();
         assert!(heap.is_enabled());
-        assert!(heap.inner().stats().allocations < 5);
+        assert!(heap.beneath().stats().allocations < 5);
         for block in blocks {
             heap.deallocate(block, l).unwrap();
         }

@@ -31,7 +31,7 @@ mod report;
 pub use leaks::{LeakGroup, LeakReport, LiveBlock};
 pub use report::HeapBug;
 
-use super::{BlockInfo, CallSite, Heap, HeapError, HeapStats};
+use super::{BlockInfo, CallSite, Grow, Heap, HeapError, HeapStats, Inspect, Traced};
 use core::alloc::Layout;
 use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
@@ -171,7 +171,7 @@ pub struct DebugHeap<H> {
     last_bug: Option<HeapBug>,
 }
 
-impl<H: Heap> DebugHeap<H> {
+impl<H: Inspect> DebugHeap<H> {
     pub const fn new(inner: H, mode: DebugMode) -> Self {
         Self {
             inner,
@@ -193,11 +193,11 @@ impl<H: Heap> DebugHeap<H> {
         }
     }
 
-    pub fn inner(&self) -> &H {
+    pub fn beneath(&self) -> &H {
         &self.inner
     }
 
-    pub fn inner_mut(&mut self) -> &mut H {
+    pub fn beneath_mut(&mut self) -> &mut H {
         &mut self.inner
     }
 
@@ -400,10 +400,11 @@ impl<H: Heap> DebugHeap<H> {
                 let block = match self.inner.allocate(inner_layout) {
                     Err(HeapError::OutOfMemory { .. }) if self.quarantine_blocks > 0 => {
                         self.flush_quarantine();
-                        self.inner.allocate(inner_layout)?
+                        self.inner.allocate(inner_layout)
                     }
-                    result => result?,
+                    result => result,
                 };
+                let block = block.map_err(|error| super::for_request(error, layout))?;
                 let offset = Self::data_offset(layout);
                 (block.as_ptr() as usize + offset, offset, false)
             }
@@ -643,13 +644,13 @@ impl<H: Heap> DebugHeap<H> {
 }
 
 /// The most checking: what the host tests use.
-impl<H: Heap + Default> Default for DebugHeap<H> {
+impl<H: Inspect + Default> Default for DebugHeap<H> {
     fn default() -> Self {
         Self::new(H::default(), DebugMode::Full)
     }
 }
 
-impl<H: Heap> Heap for DebugHeap<H> {
+impl<H: Inspect> Heap for DebugHeap<H> {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
@@ -676,6 +677,69 @@ impl<H: Heap> Heap for DebugHeap<H> {
         self.reallocate_at(pointer, layout, new_size, CallSite::Unknown)
     }
 
+    fn usable_size(&self, pointer: NonNull<u8>) -> Result<usize, HeapError> {
+        if self.mode == DebugMode::Off {
+            return self.inner.usable_size(pointer);
+        }
+        let data = pointer.as_ptr() as usize;
+        match self.checked_header(data)? {
+            true => Ok(self.header(data).size),
+            false => Err(HeapError::DoubleFree { address: data }),
+        }
+    }
+
+    /// The heap beneath's figures (headers, red zones and quarantined
+    /// blocks count as used), with the owners' blocks and bytes.
+    fn stats(&self) -> HeapStats {
+        let mut stats = self.inner.stats();
+        if self.mode != DebugMode::Off {
+            stats.allocations = self.live_blocks;
+            stats.requested = self.live_bytes;
+        }
+        stats
+    }
+}
+
+impl<H: Inspect> Inspect for DebugHeap<H> {
+    fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
+        self.inner.for_each_block(visit)
+    }
+
+    fn granule(&self) -> usize {
+        self.inner.granule()
+    }
+
+    fn owns(&self, address: usize) -> bool {
+        self.inner.owns(address)
+            || self
+                .guard_pages
+                .is_some_and(|pages| pages.block_at(address).is_some())
+    }
+
+    fn check_integrity(&self) -> Result<(), HeapError> {
+        self.inner.check_integrity()
+    }
+
+    fn page_block(&self) -> Layout {
+        self.inner.page_block()
+    }
+}
+
+impl<H: Inspect + Grow> Grow for DebugHeap<H> {
+    fn growth_for(&self, layout: Layout) -> Option<usize> {
+        if self.mode == DebugMode::Off {
+            return self.inner.growth_for(layout);
+        }
+        self.inner.growth_for(self.inner_layout(layout).ok()?)
+    }
+
+    unsafe fn extend_top(&mut self, bytes: usize) -> Result<(), HeapError> {
+        // SAFETY: the caller's promise is passed on unchanged.
+        unsafe { self.inner.extend_top(bytes) }
+    }
+}
+
+impl<H: Inspect> Traced for DebugHeap<H> {
     fn allocate_at(&mut self, layout: Layout, site: CallSite) -> Result<NonNull<u8>, HeapError> {
         if self.mode == DebugMode::Off {
             return self.inner.allocate(layout);
@@ -725,63 +789,6 @@ impl<H: Heap> Heap for DebugHeap<H> {
         unsafe { core::ptr::copy_nonoverlapping(pointer.as_ptr(), moved.as_ptr(), keep) };
         self.deallocate_debug(data, site)?;
         Ok(moved)
-    }
-
-    fn usable_size(&self, pointer: NonNull<u8>) -> Result<usize, HeapError> {
-        if self.mode == DebugMode::Off {
-            return self.inner.usable_size(pointer);
-        }
-        let data = pointer.as_ptr() as usize;
-        match self.checked_header(data)? {
-            true => Ok(self.header(data).size),
-            false => Err(HeapError::DoubleFree { address: data }),
-        }
-    }
-
-    /// The heap beneath's figures (headers, red zones and quarantined
-    /// blocks count as used), with the owners' blocks and bytes.
-    fn stats(&self) -> HeapStats {
-        let mut stats = self.inner.stats();
-        if self.mode != DebugMode::Off {
-            stats.allocations = self.live_blocks;
-            stats.requested = self.live_bytes;
-        }
-        stats
-    }
-
-    fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
-        self.inner.for_each_block(visit)
-    }
-
-    fn granule(&self) -> usize {
-        self.inner.granule()
-    }
-
-    fn owns(&self, address: usize) -> bool {
-        self.inner.owns(address)
-            || self
-                .guard_pages
-                .is_some_and(|pages| pages.block_at(address).is_some())
-    }
-
-    fn check_integrity(&self) -> Result<(), HeapError> {
-        self.inner.check_integrity()
-    }
-
-    fn growth_for(&self, layout: Layout) -> Option<usize> {
-        if self.mode == DebugMode::Off {
-            return self.inner.growth_for(layout);
-        }
-        self.inner.growth_for(self.inner_layout(layout).ok()?)
-    }
-
-    unsafe fn extend_top(&mut self, bytes: usize) -> Result<(), HeapError> {
-        // SAFETY: the caller's promise is passed on unchanged.
-        unsafe { self.inner.extend_top(bytes) }
-    }
-
-    fn slab_span(&self) -> Layout {
-        self.inner.slab_span()
     }
 }
 

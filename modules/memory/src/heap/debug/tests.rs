@@ -228,7 +228,7 @@ fn fresh_data_is_poisoned_and_the_quarantine_is_bounded() {
     assert_eq!(summary.quarantined, QUARANTINE_BLOCKS);
     assert_eq!((summary.live_blocks, summary.bugs), (0, 0));
     heap.flush_quarantine();
-    heap.inner_mut().release_empty_slabs();
+    heap.beneath_mut().release_empty_slabs();
     assert_eq!(heap.stats().used, 0);
 }
 
@@ -319,4 +319,19 @@ mod guard_pages {
         assert!(!(memory.start()..memory.start() + 2 * PAGE).contains(&(plain.as_ptr() as usize)));
         drop(memory);
     }
+}
+
+/// Running out reports the caller's request, not the bigger block the
+/// debugger asked for (header and red zone around it).
+#[test]
+fn out_of_memory_names_the_callers_request() {
+    let (_arena, mut heap) = heap(DebugMode::Full);
+    let huge = Layout::from_size_align(1 << 20, 8).unwrap();
+    assert_eq!(
+        heap.allocate(huge),
+        Err(HeapError::OutOfMemory {
+            size: 1 << 20,
+            align: 8
+        })
+    );
 }
