@@ -30,7 +30,7 @@
 //!    reader sees the mark between the bytes before and after the loss, and
 //!    the line editor throws away the line it falls in.
 
-use crate::cpu::interrupts;
+use crate::interrupts;
 use crate::sync::IrqMutex;
 
 /// What the queue hands the reader.

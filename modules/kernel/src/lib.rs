@@ -1,35 +1,41 @@
 //! # Strata, chapter 1: the kernel and its I/O
 //!
 //! This crate is the ground floor every later chapter stands on. Read it in
-//! this order:
+//! this order (each file uses only the ones before it):
 //!
-//! 1. [`boot`] — the Multiboot2 header, the first instructions, and the boot
-//!    information GRUB hands us; [`command_line`] — the options in it;
-//! 2. [`cpu`] — the GDT, the IDT and the trap path that every exception and
-//!    interrupt takes;
-//! 3. [`drivers`] — the 8259 PICs, the PIT, the VGA text screen, the COM1
+//! 1. [`interrupts`] and [`sync`] — the interrupt flag, and the lock that
+//!    keeps interrupts off while it is held; [`screen`] — a text screen's
+//!    logic, over any grid of cells;
+//! 2. [`command_line`] and [`boot`] — the Multiboot2 header, the first
+//!    instructions, the boot information GRUB hands us and the options in it;
+//! 3. [`input`] — where keystrokes and serial bytes wait for the shell;
+//! 4. [`drivers`] — the 8259 PICs, the PIT, the VGA text screen, the COM1
 //!    serial port and the PS/2 keyboard;
-//! 4. [`console`] and [`logger`] — `print!`, `println!` and `log::info!`,
+//! 5. [`console`] and [`logger`] — `print!`, `println!` and `log::info!`,
 //!    shown on the screen *and* sent over serial;
-//! 5. [`shell`] — the line editor and the command table that later chapters
+//! 6. [`cpu`] — the GDT, the exceptions, the trap path that every exception
+//!    and interrupt takes, and the IDT;
+//! 7. [`shell`] — the line editor and the command table that later chapters
 //!    add their commands to;
-//! 6. [`ktest`] — the in-kernel test framework.
+//! 8. [`ktest`] and [`panic`] — the in-kernel test framework, and what a
+//!    panic prints.
 //!
 //! [`init`] wires all of it together; a chapter's `main.rs` calls it first.
 #![cfg_attr(not(test), no_std)]
 
-pub mod boot;
-pub mod command_line;
-pub mod console;
-pub mod cpu;
-pub mod drivers;
-pub mod input;
-pub mod ktest;
-pub mod logger;
-pub mod panic;
-pub mod screen;
-pub mod shell;
+pub mod interrupts;
 pub mod sync;
+pub mod screen;
+pub mod command_line;
+pub mod boot;
+pub mod input;
+pub mod drivers;
+pub mod console;
+pub mod logger;
+pub mod cpu;
+pub mod shell;
+pub mod ktest;
+pub mod panic;
 // The in-kernel tests need the real machine; the host never builds them.
 #[cfg(target_os = "none")]
 pub mod tests;
@@ -50,27 +56,29 @@ pub fn init(magic: u32, boot_info_addr: u32) {
     logger::apply_command_line(command_line::text());
     command_line::register(command_line::OPTIONS);
 
-    // The CPU's own tables, then the interrupt controllers and devices.
+    // The CPU's own tables, then the interrupt controllers and devices,
+    // each device's handler on its IRQ line.
     cpu::gdt::init();
     cpu::idt::init();
     drivers::pic::init();
     drivers::pit::init(drivers::pit::DEFAULT_HZ);
+    cpu::trap::set_irq_handler(drivers::pit::TIMER_IRQ, |_| drivers::pit::tick());
     drivers::keyboard::init();
-    drivers::serial::enable_input_interrupts();
+    cpu::trap::set_irq_handler(drivers::keyboard::KEYBOARD_IRQ, |_| {
+        drivers::keyboard::on_interrupt()
+    });
+    cpu::trap::set_irq_handler(drivers::serial::COM1_IRQ, |_| {
+        drivers::serial::receive_pending()
+    });
+    // The serial driver holds bytes back when the input queue is full, and
+    // is asked for them again once the shell has emptied it.
+    input::on_room(drivers::serial::receive_pending);
+    drivers::serial::receive_pending();
     shell::init();
 
-    cpu::interrupts::enable();
+    interrupts::enable();
     log::info!(
         "kernel ready: GDT, IDT, PICs, {} Hz timer, keyboard and serial input",
         drivers::pit::frequency()
     );
-}
-
-/// Stops the CPU for good: interrupts off, then `hlt` in a loop (an NMI could
-/// still wake it, so loop).
-pub fn halt_forever() -> ! {
-    loop {
-        cpu::interrupts::disable();
-        cpu::interrupts::halt();
-    }
 }

@@ -16,7 +16,7 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 /// reported on the serial port alone, which needs nothing but the UART; under
 /// the test runner it also exits QEMU, so the host is not left waiting.
 pub fn report_and_halt(info: &core::panic::PanicInfo) -> ! {
-    crate::cpu::interrupts::disable();
+    crate::interrupts::disable();
     if PANICKING.swap(true, Ordering::Relaxed) {
         crate::console::print_serial_only(format_args!(
             "\r\nKERNEL PANIC while reporting a panic: {}\r\n",
@@ -25,7 +25,7 @@ pub fn report_and_halt(info: &core::panic::PanicInfo) -> ! {
         if crate::ktest::is_running() {
             crate::drivers::qemu::exit(crate::drivers::qemu::ExitCode::Failure);
         }
-        crate::halt_forever();
+        crate::interrupts::halt_forever();
     }
     crate::console::take_for_emergency();
     if crate::ktest::is_running() {
@@ -48,7 +48,7 @@ pub fn report_and_halt(info: &core::panic::PanicInfo) -> ! {
         crate::drivers::qemu::exit(crate::drivers::qemu::ExitCode::Failure);
     }
     crate::println!("The system is halted.");
-    crate::halt_forever()
+    crate::interrupts::halt_forever()
 }
 
 #[cfg(all(target_os = "none", not(test)))]

@@ -8,7 +8,7 @@
 //! is dropped. The console, the input queue and the shell's command table all
 //! use it; chapter 2's heap does too.
 
-use crate::cpu::interrupts;
+use crate::interrupts;
 use core::ops::{Deref, DerefMut};
 
 /// A spin lock that disables interrupts while it is held.

@@ -28,20 +28,20 @@ extern crate alloc;
 pub use kernel;
 
 pub mod address;
+pub mod memory_map;
 pub mod frames;
 pub mod heap;
-pub mod memory_map;
 
-#[cfg(target_os = "none")]
-pub mod commands;
-#[cfg(target_os = "none")]
-pub mod debug_tests;
-#[cfg(target_os = "none")]
-pub mod kernel_heap;
 #[cfg(target_os = "none")]
 pub mod setup;
 #[cfg(target_os = "none")]
+pub mod kernel_heap;
+#[cfg(target_os = "none")]
+pub mod commands;
+#[cfg(target_os = "none")]
 pub mod tests;
+#[cfg(target_os = "none")]
+pub mod debug_tests;
 
 /// Builds the memory map, the frame allocator and, on frames of its own,
 /// the kernel heap: after this, `Box` and `Vec` work.

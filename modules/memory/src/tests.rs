@@ -15,7 +15,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
-use kernel::cpu::interrupts;
+use kernel::interrupts;
 use kernel::ktest::KernelTest;
 use kernel::shell::{self, Outcome};
 use multiboot2::MemoryAreaType;

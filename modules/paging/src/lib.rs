@@ -37,27 +37,28 @@
 extern crate alloc;
 
 pub mod address;
+pub mod page_table;
+pub mod layout;
 #[cfg(target_os = "none")]
-pub mod commands;
+pub mod kernel_space;
+pub mod growing_heap;
+#[cfg(target_os = "none")]
+pub mod regions;
+#[cfg(target_os = "none")]
+pub mod fixup;
+#[cfg(target_os = "none")]
+pub mod guard_pages;
+pub mod page_fault;
 #[cfg(target_os = "none")]
 pub mod double_fault;
 #[cfg(target_os = "none")]
-pub mod fixup;
-pub mod growing_heap;
-#[cfg(target_os = "none")]
-pub mod guard_pages;
-#[cfg(target_os = "none")]
-pub mod kernel_space;
-pub mod layout;
-pub mod page_fault;
-pub mod page_table;
-#[cfg(target_os = "none")]
-pub mod regions;
+pub mod commands;
 #[cfg(target_os = "none")]
 pub mod tests;
 
 /// Turns paging on and moves the heap into its own virtual range: called
-/// after [`memory::setup::init`], before anything is allocated.
+/// after [`memory::setup::init`] has set up the frames (but not chapter 2's
+/// heap: this chapter's replaces it), before anything is allocated.
 #[cfg(target_os = "none")]
 pub fn init() {
     kernel_space::init();

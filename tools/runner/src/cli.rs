@@ -13,6 +13,7 @@ usage: strata-runner test --chapters NAME[,NAME...] [options]
        strata-runner handout --chapter N --dest DIR
        strata-runner branches --dest DIR
        strata-runner course-check [--work-dir DIR]
+       strata-runner reading-order
 
 test          runs each chapter's host tests, in-kernel tests (under QEMU)
               and end-to-end shell scripts, then prints `N passed, N failed`
@@ -24,7 +25,10 @@ branches      writes a git repository into DIR with one branch per chapter's
               handout and the solution on `solutions`
 course-check  what CI proves about the course: the lab markers agree with
               labs.conf and docs/labs.md, every handout builds and grades
-              above zero but below full, and the solution grades full
+              above zero but below full, the solution grades full, and
+              each chapter reads in order (as reading-order)
+reading-order each chapter's files use only files its lib.rs (or a folder's
+              mod.rs) lists before them
 
 options:
   --chapters LIST   comma-separated chapter names, e.g. kernel,memory
@@ -52,6 +56,7 @@ pub enum Command {
     Handout { chapter: String, dest: PathBuf },
     Branches { dest: PathBuf },
     CourseCheck { work_dir: PathBuf },
+    ReadingOrder,
     Help,
 }
 
@@ -97,7 +102,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut args = args.iter();
     let command = match args.next().map(String::as_str) {
         Some("-h" | "--help" | "help") => return Ok(Command::Help),
-        Some(command @ ("test" | "grade" | "handout" | "branches" | "course-check")) => command,
+        Some(
+            command
+            @ ("test" | "grade" | "handout" | "branches" | "course-check" | "reading-order"),
+        ) => command,
         Some(other) => return Err(format!("unknown command `{other}`")),
         None => return Err("missing command".to_string()),
     };
@@ -156,6 +164,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             let dest = PathBuf::from(flags.required("--dest")?);
             flags.finish(Command::Branches { dest })
         }
+        "reading-order" => flags.finish(Command::ReadingOrder),
         _ => {
             let work_dir = flags
                 .path("--work-dir")
@@ -335,6 +344,8 @@ mod tests {
                 work_dir: "target/course".into()
             })
         );
+        assert_eq!(parse_words("reading-order"), Ok(Command::ReadingOrder));
+        assert!(parse_words("reading-order --chapter 1").is_err());
     }
 
     #[test]

@@ -65,6 +65,11 @@ fn main() -> ExitCode {
             course::course_check::run(root, &work_dir, &mut summary);
             finish(summary)
         }
+        Command::ReadingOrder => {
+            let mut summary = Summary::default();
+            course::course_check::run_reading_order(root, &mut summary);
+            finish(summary)
+        }
         Command::Grade(options) => match course::grade::run(root, &options) {
             Ok(score) if score.is_full() => ExitCode::SUCCESS,
             Ok(_) => ExitCode::FAILURE,

@@ -15,7 +15,7 @@
 //! a [`Decoder`]: lines of its own after the registers, and the one line the
 //! panic says.
 
-use super::trap::TrapFrame;
+use super::trap_frame::TrapFrame;
 use crate::console;
 use crate::sync::IrqMutex;
 use core::fmt::{self, Write};

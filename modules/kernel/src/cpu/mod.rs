@@ -1,13 +1,18 @@
 //! The CPU's own structures: segments, interrupt gates and the trap path.
+//! Read them in this order:
 //!
 //! - [`gdt`]: the Global Descriptor Table (flat segments and a TSS);
-//! - [`idt`]: the Interrupt Descriptor Table, pointing every vector at a stub;
-//! - [`trap`]: the stubs, the saved register frame and the dispatcher;
-//! - [`exceptions`]: names and decoded reports for the 32 CPU exceptions;
-//! - [`interrupts`]: turning interrupts on and off, and waiting for one.
+//! - [`trap_frame`]: the registers a trap saves;
+//! - [`exceptions`]: names and decoded reports for the 32 CPU exceptions,
+//!   and the one fatal path for those nobody handles;
+//! - [`trap`]: the stubs, the dispatcher, and handler registration;
+//! - [`idt`]: the Interrupt Descriptor Table, pointing every vector at a stub.
+//!
+//! (Turning interrupts on and off is `interrupts.rs`, before all of this:
+//! the locks need it.)
 
-pub mod exceptions;
 pub mod gdt;
-pub mod idt;
-pub mod interrupts;
+pub mod trap_frame;
+pub mod exceptions;
 pub mod trap;
+pub mod idt;

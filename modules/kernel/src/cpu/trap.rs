@@ -26,6 +26,7 @@
 //! fault handler without editing this file.
 
 use super::exceptions;
+pub use super::trap_frame::TrapFrame;
 use crate::drivers::pic;
 use crate::sync::IrqMutex;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -36,35 +37,6 @@ pub const VECTOR_COUNT: usize = 48;
 pub const IRQ_BASE: u8 = 32;
 /// How many IRQ lines the two PICs have.
 pub const IRQ_COUNT: usize = 16;
-
-/// The registers saved on the stack when a trap happens, lowest address first.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct TrapFrame {
-    pub edi: u32,
-    pub esi: u32,
-    pub ebp: u32,
-    /// The ESP that `pushad` saw (already below the frame); see [`TrapFrame::interrupted_esp`].
-    pub pushad_esp: u32,
-    pub ebx: u32,
-    pub edx: u32,
-    pub ecx: u32,
-    pub eax: u32,
-    pub vector: u32,
-    pub error_code: u32,
-    pub eip: u32,
-    pub cs: u32,
-    pub eflags: u32,
-}
-
-impl TrapFrame {
-    /// The stack pointer of the interrupted code. A trap in ring 0 pushes no
-    /// ESP of its own, so it is the address just above the saved EFLAGS.
-    pub fn interrupted_esp(&self) -> u32 {
-        let eflags_slot = &self.eflags as *const u32 as u32;
-        eflags_slot + 4
-    }
-}
 
 /// A handler for an IRQ line.
 pub type IrqHandler = fn(&mut TrapFrame);

@@ -11,8 +11,8 @@
 //!
 //! The same controller also owns the CPU's reset line, hence [`reboot`].
 
-use crate::cpu::{interrupts, trap};
 use crate::input;
+use crate::interrupts;
 use crate::sync::IrqMutex;
 use pc_keyboard::layouts::Us104Key;
 use pc_keyboard::{DecodedKey, HandleControl, KeyCode, PS2Keyboard, ScancodeSet1};
@@ -44,8 +44,9 @@ pub const fn new_decoder() -> Decoder {
 
 static DECODER: IrqMutex<Decoder> = IrqMutex::new(new_decoder());
 
-/// Empties the controller's buffer (keys pressed during boot) and installs
-/// the IRQ 1 handler.
+/// Empties the controller's buffer (keys pressed during boot). Each key is
+/// then IRQ 1, whose handler is [`on_interrupt`] (`kernel::init` connects
+/// them).
 pub fn init() {
     // SAFETY: reading the status and data ports only consumes pending bytes.
     unsafe {
@@ -53,10 +54,10 @@ pub fn init() {
             inb(DATA_PORT);
         }
     }
-    trap::set_irq_handler(KEYBOARD_IRQ, on_interrupt);
 }
 
-fn on_interrupt(_frame: &mut trap::TrapFrame) {
+/// IRQ 1: a scancode is waiting; decode it and queue what it stands for.
+pub fn on_interrupt() {
     // SAFETY: IRQ 1 means a scancode is waiting in the data port.
     let scancode = unsafe { inb(DATA_PORT) };
     let mut decoder = DECODER.lock();
@@ -125,7 +126,7 @@ pub fn reboot() -> ! {
         while inb(STATUS_PORT) & STATUS_INPUT_FULL != 0 {}
         outb(COMMAND_PORT, COMMAND_PULSE_RESET);
     }
-    crate::halt_forever()
+    crate::interrupts::halt_forever()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! to 100 Hz: a tick every 10 ms. Every tick adds one to [`ticks`]; `uptime`
 //! and the log timestamps are computed from it.
 
-use crate::cpu::{interrupts, trap};
+use crate::interrupts;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use x86::io::outb;
 
@@ -18,7 +18,7 @@ const CHANNEL0_DATA: u16 = 0x40;
 const MODE_COMMAND: u16 = 0x43;
 /// Channel 0, write low byte then high byte, mode 3 (square wave), binary.
 const CHANNEL0_SQUARE_WAVE: u8 = 0x36;
-const TIMER_IRQ: u8 = 0;
+pub const TIMER_IRQ: u8 = 0;
 
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static DIVISOR: AtomicU32 = AtomicU32::new(INPUT_HZ / DEFAULT_HZ);
@@ -30,7 +30,8 @@ pub fn divisor_for(hz: u32) -> u16 {
     divisor.clamp(1, 65_535) as u16
 }
 
-/// Programs channel 0 to tick at `hz` and installs the tick handler.
+/// Programs channel 0 to tick at `hz`. Each tick is IRQ 0, whose handler
+/// is [`tick`] (`kernel::init` connects them).
 pub fn init(hz: u32) {
     let divisor = divisor_for(hz);
     DIVISOR.store(u32::from(divisor), Ordering::Relaxed);
@@ -41,9 +42,11 @@ pub fn init(hz: u32) {
         outb(CHANNEL0_DATA, divisor as u8);
         outb(CHANNEL0_DATA, (divisor >> 8) as u8);
     }
-    trap::set_irq_handler(TIMER_IRQ, |_| {
-        TICKS.fetch_add(1, Ordering::Relaxed);
-    });
+}
+
+/// IRQ 0: one more tick.
+pub fn tick() {
+    TICKS.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Timer ticks since the PIT was started.

@@ -26,7 +26,7 @@ pub enum ExitCode {
 pub fn exit(code: ExitCode) -> ! {
     // SAFETY: port 0xF4 is QEMU's debug-exit device, or nothing at all.
     unsafe { outl(DEBUG_EXIT_PORT, code as u32) };
-    crate::halt_forever()
+    crate::interrupts::halt_forever()
 }
 
 /// Asks QEMU to power the machine off. Returns if nobody listened.

@@ -2,15 +2,14 @@
 //!
 //! Everything the kernel prints is also sent here, so under QEMU
 //! (`-serial stdio`) it appears in your terminal — and tests can read it.
-//! Bytes that arrive raise IRQ 4; the handler moves them into the shared
-//! [`input`](crate::input) queue, where the shell reads them exactly like
-//! keystrokes.
+//! Bytes that arrive raise IRQ 4; its handler, [`receive_pending`], moves
+//! them into the shared [`input`](crate::input) queue, where the shell reads
+//! them exactly like keystrokes.
 //!
 //! The register-level driver is the `uart_16550` crate; this file decides the
 //! settings (115 200 baud, 8N1, FIFO on, interrupt on received data) and
 //! connects the device to the rest of the kernel.
 
-use crate::cpu::trap;
 use crate::input;
 use crate::sync::IrqMutex;
 use uart_16550::backend::PioBackend;
@@ -54,20 +53,10 @@ pub fn write_bytes(bytes: &[u8]) {
     }
 }
 
-/// Routes IRQ 4 to [`on_interrupt`]. Anything that arrived before is drained
-/// first: the UART raises its interrupt only when the receive buffer goes
-/// from empty to non-empty, so bytes left sitting there would block it forever.
-pub fn enable_input_interrupts() {
-    trap::set_irq_handler(COM1_IRQ, on_interrupt);
-    input::on_room(receive_pending);
-    receive_pending();
-}
-
-fn on_interrupt(_frame: &mut trap::TrapFrame) {
-    receive_pending();
-}
-
-/// Moves bytes from the UART into the input queue while the queue has room.
+/// Moves bytes from the UART into the input queue while the queue has room:
+/// the handler of IRQ 4 (`kernel::init` connects them, and drains the UART
+/// once then: it raises its interrupt only when its receive buffer goes from
+/// empty to non-empty, so bytes left sitting there would block it forever).
 ///
 /// This is flow control: bytes that do not fit stay in the UART's 16-byte
 /// FIFO, and a full FIFO makes QEMU stop reading the host's input until
@@ -79,7 +68,7 @@ fn on_interrupt(_frame: &mut trap::TrapFrame) {
 /// A real UART cannot hold the sender back without hardware handshake; when
 /// its FIFO overflows it sets the overrun bit in its line status, and the
 /// loss is marked in the queue so the shell discards that line.
-fn receive_pending() {
+pub fn receive_pending() {
     if let Some(uart) = COM1.lock().as_mut() {
         while input::room() > 0 {
             let Ok(byte) = uart.try_receive_byte() else {

@@ -63,7 +63,7 @@ pub const COMMANDS: &[Command] = &[
 fn help<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     args.finish()?;
     println!("Commands:");
-    super::for_each_command(|command| {
+    super::registry::for_each_command(|command| {
         // "  name usage", then the summary from column 27, wrapped there; a
         // long usage puts the summary on a line of its own.
         const SUMMARY_COLUMN: usize = 27;
@@ -75,7 +75,7 @@ fn help<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
             crate::print!("\n{:1$}", "", SUMMARY_COLUMN);
         }
         let summary = format_args!("{}", command.summary);
-        super::print_wrapped(SUMMARY_COLUMN, SUMMARY_COLUMN, summary);
+        super::format::print_wrapped(SUMMARY_COLUMN, SUMMARY_COLUMN, summary);
         println!();
     });
     Ok(())
@@ -101,7 +101,7 @@ fn clear<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 fn uptime<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     args.finish()?;
     let ms = pit::uptime_ms();
-    super::print_summary(format_args!(
+    super::format::print_summary(format_args!(
         "uptime: seconds={}.{:03} ticks={} hz={}",
         ms / 1000,
         ms % 1000,
@@ -127,7 +127,7 @@ fn info<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
         .filter(|area| area.typ() == MemoryAreaType::Available)
         .map(|area| area.size())
         .sum();
-    super::print_summary(format_args!("info: loader=\"{loader}\" cmdline=\"{command_line}\" memory_areas={} usable_bytes={usable}", areas.len()));
+    super::format::print_summary(format_args!("info: loader=\"{loader}\" cmdline=\"{command_line}\" memory_areas={} usable_bytes={usable}", areas.len()));
     println!("Boot loader:   {loader}");
     println!(
         "Command line:  {}",
@@ -208,5 +208,5 @@ fn halt<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     println!(
         "Still running, so this is not QEMU: the CPU is halted. It is now safe to switch off."
     );
-    crate::halt_forever()
+    crate::interrupts::halt_forever()
 }

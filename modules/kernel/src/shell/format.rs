@@ -164,6 +164,29 @@ impl<const N: usize> fmt::Write for FixedText<N> {
     }
 }
 
+/// Prints a command's `name: key=value ...` summary line, broken between
+/// its words so that no line is wider than the VGA screen (80 columns);
+/// continuation lines are indented by two spaces.
+pub fn print_summary(args: core::fmt::Arguments) {
+    print_wrapped(0, 2, args);
+    crate::println!();
+}
+
+/// Prints `args` from `column` on, broken between words at the screen's
+/// width, continuation lines starting at column `indent`.
+pub fn print_wrapped(column: usize, indent: usize, args: core::fmt::Arguments) {
+    struct Console;
+    impl core::fmt::Write for Console {
+        fn write_str(&mut self, text: &str) -> core::fmt::Result {
+            crate::print!("{text}");
+            Ok(())
+        }
+    }
+    let mut writer = Wrapping::new(Console, crate::screen::WIDTH, indent).starting_at(column);
+    let _ = core::fmt::write(&mut writer, args);
+    let _ = writer.finish();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

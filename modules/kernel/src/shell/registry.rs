@@ -5,6 +5,7 @@
 //! is an error, not a silent replacement.
 
 use super::args::{Args, CommandError};
+use crate::sync::IrqMutex;
 
 /// What a command does with its arguments.
 pub type CommandFn = for<'a> fn(&mut Args<'a>) -> Result<(), CommandError<'a>>;
@@ -77,6 +78,37 @@ impl<const CAPACITY: usize> Default for CommandTable<CAPACITY> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The shell's commands: the built-ins, then what later chapters register.
+static COMMANDS: IrqMutex<CommandTable<64>> = IrqMutex::new(CommandTable::new());
+
+/// Adds a command to the shell.
+pub fn register(command: Command) -> Result<(), RegisterError> {
+    COMMANDS.lock().register(command)
+}
+
+/// Adds a chapter's commands to the shell; a name that is taken already is
+/// logged and skipped (the earlier command stays).
+pub fn register_all(commands: &[Command]) {
+    for command in commands {
+        if let Err(error) = register(*command) {
+            log::error!("cannot register shell command {}: {error:?}", command.name);
+        }
+    }
+}
+
+/// The command named `name`, if one is registered (a copy: the table's
+/// lock is not held while it runs).
+pub fn find(name: &str) -> Option<Command> {
+    COMMANDS.lock().find(name).copied()
+}
+
+/// Calls `visit` for every registered command, in registration order.
+pub fn for_each_command(visit: impl FnMut(&Command)) {
+    // Copy the table out so `visit` may print (or even register) freely.
+    let table = COMMANDS.lock().clone();
+    table.iter().for_each(visit);
 }
 
 #[cfg(test)]

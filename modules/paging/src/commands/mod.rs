@@ -5,28 +5,16 @@
 //! (0xE0000000–0xFFBFFFFF): everything else belongs to the kernel or the
 //! heap, and unmapping it from the shell would bring the kernel down.
 
-mod bench;
-mod mapping;
 mod pages;
+mod mapping;
 mod touch;
+mod bench;
+pub mod register;
+
+pub use register::register;
 
 use crate::address::VirtAddr;
 use memory::kernel::shell::args::{Args, CommandError};
-use memory::kernel::shell::{self, registry::Command};
-
-const COMMANDS: &[Command] = &[
-    pages::PAGES_COMMAND,
-    pages::TRANSLATE_COMMAND,
-    mapping::MAP_COMMAND,
-    mapping::UNMAP_COMMAND,
-    touch::TOUCH_COMMAND,
-    bench::BENCH_COMMAND,
-];
-
-/// Adds the paging commands to the shell.
-pub fn register() {
-    shell::register_all(COMMANDS);
-}
 
 /// A virtual-address argument: a number that fits in 32 bits.
 fn address<'a>(args: &mut Args<'a>, what: &'static str) -> Result<VirtAddr, CommandError<'a>> {

@@ -6,7 +6,9 @@
 //!    (the stubs fail their checks), naming a stub it reached;
 //! 3. the solution grades full for every chapter;
 //! 4. `make branches` makes one branch per chapter, each with its stubs, and
-//!    a `solutions` branch with none.
+//!    a `solutions` branch with none;
+//! 5. each chapter's files can be read in the order its `lib.rs` lists
+//!    them: a file uses only files listed before it.
 //!
 //! Handouts are built in the solution's own cargo target directory, so the
 //! standard library (`-Zbuild-std`) and the dependencies, already compiled
@@ -56,10 +58,42 @@ pub fn run(root: &Path, work_dir: &Path, summary: &mut Summary) {
         .unwrap_or_else(|| root.join("target"));
     let target_dir = fs::canonicalize(&target_dir).unwrap_or(target_dir);
     for chapter in &chapters {
+        check_reading_order(root, chapter, summary);
+    }
+    for chapter in &chapters {
         check_handout(root, chapter, &work_dir, &target_dir, summary);
         check_solution(root, chapter, &work_dir, summary);
     }
     check_branches(root, &chapters, &work_dir, summary);
+}
+
+/// Only the reading-order check, for every chapter: quick enough to run
+/// while moving files around (`strata-runner reading-order`).
+pub fn run_reading_order(root: &Path, summary: &mut Summary) {
+    match load_chapters(root) {
+        Ok(chapters) => {
+            for chapter in &chapters {
+                check_reading_order(root, chapter, summary);
+            }
+        }
+        Err(error) => summary.fail("course/labs.conf", &error),
+    }
+}
+
+/// Every file of the chapter uses only files listed before it.
+fn check_reading_order(root: &Path, chapter: &Chapter, summary: &mut Summary) {
+    let name = format!("course/chapter-{}/reading-order", chapter.number());
+    match super::reading_order::check(&root.join(chapter.dir()).join("src")) {
+        Ok(problems) if problems.is_empty() => summary.pass(&name),
+        Ok(problems) => {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}:{}: `{}` {}", p.file.display(), p.line, p.path, p.why))
+                .collect();
+            summary.fail(&name, &lines.join("\n"));
+        }
+        Err(error) => summary.fail(&name, &error),
+    }
 }
 
 /// Writes the handout, runs its `make grade`, and reads the score.

@@ -12,7 +12,9 @@
 //! - [`branches`] writes a repository with one branch per handout and the
 //!   solution on `solutions`;
 //! - [`course_check`] is what CI runs: every handout builds and grades above
-//!   zero but below full, and the solution grades full.
+//!   zero but below full, the solution grades full, and every chapter's
+//!   files can be read in the order its `lib.rs` lists them
+//!   ([`reading_order`]).
 
 pub mod branches;
 pub mod course_check;
@@ -20,6 +22,7 @@ pub mod grade;
 pub mod handout;
 pub mod labs_conf;
 pub mod markers;
+pub mod reading_order;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,15 @@
 //! Each detector, made to catch the bug it exists for. The kernel repeats
 //! these on the booted machine (`tests.rs` of this chapter).
 
+use super::debug_heap::PAGE;
 use super::*;
 use crate::heap::model_tests::Arena;
 use crate::heap::{BuddyHeap, SlabHeap};
+use crate::heap::{CallSite, Heap, HeapError, Inspect, Traced};
 use alloc::format;
 use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::ptr::NonNull;
 
 type Stack = DebugHeap<SlabHeap<BuddyHeap>>;
 

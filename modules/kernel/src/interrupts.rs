@@ -78,3 +78,12 @@ pub fn enable_and_halt() {
         core::arch::asm!("sti", "hlt", options(nomem, nostack))
     };
 }
+
+/// Stops the CPU for good: interrupts off, then `hlt` in a loop (an NMI could
+/// still wake it, so loop).
+pub fn halt_forever() -> ! {
+    loop {
+        disable();
+        halt();
+    }
+}

@@ -1,0 +1,36 @@
+//! The registers a trap saves: what every handler is given.
+//!
+//! The CPU pushes EFLAGS, CS and EIP (and, for some exceptions, an error
+//! code); the stub in `trap.rs` pushes the vector (and a dummy error code
+//! where the CPU pushed none) and `pushad` the general registers. Together
+//! they form a [`TrapFrame`] on the stack, which `trap_common` hands to the
+//! dispatcher. A handler may change it: `iretd` resumes from what it holds.
+
+/// The registers saved on the stack when a trap happens, lowest address first.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TrapFrame {
+    pub edi: u32,
+    pub esi: u32,
+    pub ebp: u32,
+    /// The ESP that `pushad` saw (already below the frame); see [`TrapFrame::interrupted_esp`].
+    pub pushad_esp: u32,
+    pub ebx: u32,
+    pub edx: u32,
+    pub ecx: u32,
+    pub eax: u32,
+    pub vector: u32,
+    pub error_code: u32,
+    pub eip: u32,
+    pub cs: u32,
+    pub eflags: u32,
+}
+
+impl TrapFrame {
+    /// The stack pointer of the interrupted code. A trap in ring 0 pushes no
+    /// ESP of its own, so it is the address just above the saved EFLAGS.
+    pub fn interrupted_esp(&self) -> u32 {
+        let eflags_slot = &self.eflags as *const u32 as u32;
+        eflags_slot + 4
+    }
+}
