@@ -41,6 +41,8 @@ pub mod commands;
 #[cfg(target_os = "none")]
 pub mod tests;
 #[cfg(target_os = "none")]
+pub mod frame_tests;
+#[cfg(target_os = "none")]
 pub mod debug_tests;
 
 /// Builds the memory map, the frame allocator and, on frames of its own,

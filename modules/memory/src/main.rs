@@ -19,6 +19,7 @@ pub extern "C" fn kmain(magic: u32, boot_info_addr: u32) -> ! {
         ktest::run(&[
             kernel::tests::TESTS,
             memory::tests::TESTS,
+            memory::frame_tests::TESTS,
             memory::debug_tests::TESTS,
         ]);
     }

@@ -54,6 +54,8 @@ pub mod double_fault;
 #[cfg(target_os = "none")]
 pub mod commands;
 #[cfg(target_os = "none")]
+pub mod heap_tests;
+#[cfg(target_os = "none")]
 pub mod tests;
 
 /// Turns paging on and moves the heap into its own virtual range: called

@@ -5,15 +5,12 @@
 
 use crate::address::{Frame, Page, PhysAddr, VirtAddr, PAGE_SIZE};
 use crate::fixup::{probe_read, probe_write, ProbeFault};
-use crate::growing_heap::{self, GROWTH_STEP, HEAP_START};
 use crate::kernel_space::{self, space};
 use crate::layout::{GUARD_END, GUARD_START, HEAP_END, SCRATCH_START, VGA_START};
 use crate::page_table::{MapError, Missing, Unmapped};
 use alloc::boxed::Box;
-use alloc::vec::Vec;
-use core::alloc::{GlobalAlloc, Layout};
 use memory::frames::{FrameState, Owner, FRAME_SIZE};
-use memory::heap::{Heap, HeapKind, Inspect};
+use memory::heap::{Heap, HeapKind};
 use memory::kernel::boot;
 use memory::kernel::ktest::KernelTest;
 use memory::kernel::shell::{self, Outcome};
@@ -22,7 +19,8 @@ use memory::setup::frames;
 use x86::bits32::paging::PTFlags;
 use x86::irq::PageFaultError;
 
-/// Every chapter-3 test.
+/// Chapter 3's tests of the page tables, permissions and faults (the
+/// growing heap's are in `heap_tests.rs`).
 pub const TESTS: &[KernelTest] = &[
     KernelTest::new("paging::is_on_with_write_protect", is_on_with_write_protect),
     KernelTest::new(
@@ -38,25 +36,7 @@ pub const TESTS: &[KernelTest] = &[
         "paging::probes_fault_and_carry_on",
         probes_fault_and_carry_on,
     ),
-    KernelTest::new(
-        "heap::grows_far_beyond_its_first_pages",
-        grows_far_beyond_its_first_pages,
-    ),
-    KernelTest::new(
-        "heap::running_out_of_frames_gives_null_and_the_kernel_goes_on",
-        running_out_of_frames_gives_null,
-    ),
-    KernelTest::new(
-        "heap::reserve_above_the_top_is_not_served",
-        reserve_above_the_top_is_not_served,
-    ),
     KernelTest::new("shell::paging_commands_answer", paging_commands_answer),
-    KernelTest::new(
-        "heapdebug::guard_page_catches_overrun_and_use_after_free",
-        guard_page_catches_overrun_and_use_after_free,
-    ),
-    // These two grow the heap (bench, a large vector): after the tests
-    // that watch it grow.
     KernelTest::new(
         "frames::the_shell_cannot_free_the_kernels_frames",
         the_shell_cannot_free_the_kernels_frames,
@@ -197,7 +177,7 @@ fn the_shell_cannot_free_the_kernels_frames() {
             .physical,
     );
     let directory = kernel_space::active_directory();
-    let table = memory::tests::some_frame_held_by(Owner::PageTable);
+    let table = memory::frame_tests::some_frame_held_by(Owner::PageTable);
     let before = frames().counts();
     for frame in [directory, table, heap_frame] {
         let command = alloc::format!("frame free {frame:#x}");
@@ -303,149 +283,6 @@ fn probes_fault_and_carry_on() {
     }
 }
 
-/// Allocates far more than the heap's first region (buddy), or half the
-/// pool, and touches every page of it.
-fn grows_far_beyond_its_first_pages() {
-    let counters_before = growing_heap::counters();
-    let window_before = growing_heap::window();
-    let kind = HEAP.lock().kind();
-    let free_bytes = frames().counts().free * FRAME_SIZE;
-    let size = match kind {
-        HeapKind::Buddy => (4 << 20usize).min(free_bytes / 4),
-        _ => HEAP.lock().stats().largest_free / 2,
-    };
-    let mut block: Vec<u8> = Vec::with_capacity(size);
-    block.resize(size, 0xA5);
-    let start = block.as_ptr() as usize;
-    assert!(start >= HEAP_START, "the heap is in its virtual range");
-    for page in (start..start + size).step_by(PAGE_SIZE) {
-        let translation = kernel_space::translate(va(page)).expect("touched pages are mapped");
-        assert_ne!(
-            translation.physical.as_usize() & !0xFFF,
-            page,
-            "a frame, not the identity"
-        );
-    }
-    assert!(block.iter().step_by(997).all(|&byte| byte == 0xA5));
-    let counters_after = growing_heap::counters();
-    let faults = counters_after.faults - counters_before.faults;
-    let window_after = growing_heap::window();
-    assert!(window_after.mapped_pages >= window_before.mapped_pages);
-    if kind == HeapKind::Buddy {
-        assert!(
-            window_after.top - window_before.top >= size,
-            "the top moved past {size} bytes"
-        );
-        assert!(counters_after.growths > counters_before.growths);
-        assert!(
-            faults >= size / PAGE_SIZE,
-            "{faults} faults for {} pages",
-            size / PAGE_SIZE
-        );
-    }
-    drop(block);
-    assert_eq!(HEAP.lock().check_integrity(), Ok(()));
-}
-
-/// Frames set aside so that only a few are free; given back on drop.
-struct Hoard {
-    runs: [(Frame, usize); 512],
-    len: usize,
-}
-
-impl Hoard {
-    /// Takes free frames until only `keep` are left.
-    fn leaving(keep: usize) -> Self {
-        let mut hoard = Hoard {
-            runs: [(Frame::from_number(0), 0); 512],
-            len: 0,
-        };
-        let mut chunk = 1024;
-        while chunk > 0 && hoard.len < hoard.runs.len() {
-            let free = frames().counts().free;
-            if free <= keep {
-                break;
-            }
-            let count = chunk.min(free - keep);
-            match frames().allocate_contiguous(count, FRAME_SIZE, Owner::Kernel) {
-                Ok(start) => {
-                    hoard.runs[hoard.len] = (start, count);
-                    hoard.len += 1;
-                }
-                Err(_) => chunk /= 2,
-            }
-        }
-        hoard
-    }
-}
-
-impl Drop for Hoard {
-    fn drop(&mut self) {
-        for &(start, count) in &self.runs[..self.len] {
-            frames()
-                .free_contiguous(start, count, Owner::Kernel)
-                .expect("hoarded frames");
-        }
-    }
-}
-
-fn running_out_of_frames_gives_null() {
-    const KEEP: usize = 8;
-    let layout = Layout::from_size_align(64 << 10, 8).unwrap();
-    let mut blocks = [core::ptr::null_mut::<u8>(); 1024];
-    let mut count = 0;
-    {
-        // Keep what the heap was promised, and a few more.
-        let promised = growing_heap::window().promised_pages();
-        let hoard = Hoard::leaving(promised + KEEP);
-        assert!(frames().counts().free <= promised + KEEP + 1024);
-        loop {
-            // SAFETY: a valid layout; each block is freed below, once.
-            let block = unsafe { HEAP.alloc(layout) };
-            if block.is_null() {
-                break;
-            }
-            // Touch every page: each fault must find a frame.
-            for offset in (0..layout.size()).step_by(PAGE_SIZE) {
-                // SAFETY: the block is ours and `layout.size()` long.
-                unsafe { block.add(offset).write_volatile(count as u8) };
-            }
-            assert!(count < blocks.len(), "the heap never ran out");
-            blocks[count] = block;
-            count += 1;
-        }
-        assert_eq!(HEAP.last_failure(), Some(layout));
-        let window = growing_heap::window();
-        assert!(
-            window.grown_top(GROWTH_STEP).is_none()
-                || !window.can_grow(window.top + GROWTH_STEP, frames().counts().free),
-            "the heap stopped because frames (or its range) ran out"
-        );
-        drop(hoard);
-    }
-    for &block in &blocks[..count] {
-        // SAFETY: allocated above with `layout`, freed once.
-        unsafe { HEAP.dealloc(block, layout) };
-    }
-    // The kernel goes on: the heap works and is whole.
-    let boxed = Box::new([7u8; 100_000]);
-    assert!(boxed.iter().all(|&byte| byte == 7));
-    drop(boxed);
-    assert_eq!(HEAP.lock().check_integrity(), Ok(()));
-}
-
-fn reserve_above_the_top_is_not_served() {
-    let window = growing_heap::window();
-    let beyond = window.top.next_multiple_of(PAGE_SIZE) + PAGE_SIZE;
-    assert!(
-        beyond < window.end,
-        "the tests never fill the 256 MiB range"
-    );
-    let fault = probe_read(va(beyond)).expect_err("not demand-mapped");
-    assert!(not_present(&fault));
-    assert_eq!(growing_heap::window().top, window.top);
-}
-
 fn paging_commands_answer() {
     let before = free_frames_and_tables();
     for (line, outcome) in [
@@ -496,62 +333,4 @@ fn recurse(depth: u32) -> u32 {
 fn stack_overflow_is_caught() {
     let total = recurse(0);
     panic!("returned from endless recursion with {total}");
-}
-
-/// KFENCE-style sampling: a block on a guard page faults at the first byte
-/// past its end, and again when touched after it was freed; both faults are
-/// reported with the block and its site, and the kernel carries on.
-fn guard_page_catches_overrun_and_use_after_free() {
-    use crate::guard_pages;
-    use crate::layout::{GUARD_END, GUARD_START};
-    use memory::heap::DebugMode;
-    let layout = Layout::from_size_align(24, 8).unwrap();
-    HEAP.lock().guard_next_allocation();
-    let (block, line) = (HEAP.allocate(layout).unwrap(), line!());
-    let address = block.as_ptr() as usize;
-    let guarded = (GUARD_START..GUARD_END).contains(&address);
-    if HEAP.lock().mode() != DebugMode::Full {
-        assert!(!guarded, "guard pages are for heapdebug=full only");
-        HEAP.deallocate(block, layout).unwrap();
-        return;
-    }
-    assert!(guarded, "{address:#x} is not in a guard slot");
-    assert_eq!(
-        (address + 24) % PAGE_SIZE,
-        0,
-        "the block ends at its page end"
-    );
-    let site = alloc::format!("{}:{line}", file!());
-    // SAFETY: on purpose, one byte past the block: the guard page faults,
-    // the handler reports it and maps a spare page, and the write lands
-    // there.
-    unsafe { block.as_ptr().add(24).write_volatile(0xEE) };
-    let fault = guard_pages::last_fault().expect("the overrun faulted");
-    assert_eq!(
-        alloc::format!("{fault}"),
-        alloc::format!(
-            "guard page: write of {:#010x} is 1 byte past the end of block {address:#010x} \
-             (24 bytes, allocated at {site})",
-            address + 24
-        )
-    );
-    let free_line = line!() + 1;
-    HEAP.deallocate(block, layout).unwrap();
-    // SAFETY: on purpose, a read of the freed block: its page was unmapped,
-    // so this faults, is reported, and reads a spare page.
-    let _ = unsafe { block.as_ptr().add(4).read_volatile() };
-    let fault = guard_pages::last_fault().expect("the use after free faulted");
-    assert_eq!(
-        alloc::format!("{fault}"),
-        alloc::format!(
-            "guard page: read of {:#010x} is a use after free at offset 4 of block \
-             {address:#010x} (24 bytes, allocated at {site}, freed at {}:{free_line})",
-            address + 4,
-            file!()
-        )
-    );
-    assert_eq!(
-        HEAP.deallocate(block, layout),
-        Err(memory::heap::HeapError::DoubleFree { address })
-    );
 }

@@ -33,7 +33,7 @@ pub trait Inspect: Heap {
     fn check_integrity(&self) -> Result<(), HeapError>;
 
     /// The request whose block lies inside one page and ends at its end:
-    /// what a slab asks for (see `slab.rs`). A whole aligned page does that
+    /// what a slab asks for (see `slab/`). A whole aligned page does that
     /// in any heap; the buddy heap asks for a page minus its header, which
     /// fits one 4 KiB block instead of two.
     fn page_block(&self) -> Layout {

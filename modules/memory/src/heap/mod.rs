@@ -10,7 +10,7 @@
 //! | heap | file | allocate | free | good for |
 //! |------|------|----------|------|-----------|
 //! | [`BumpHeap`] | `bump.rs` | move a pointer | only all at once | boot-time tables, arenas |
-//! | [`PoolHeap`] | `pool.rs` | first or best fit in a free list | coalesce with both neighbours | any sizes, little waste |
+//! | [`PoolHeap`] | `pool/` | first or best fit in a free list | coalesce with both neighbours | any sizes, little waste |
 //! | [`BuddyHeap`] | `buddy/` | split a power of two | merge with the buddy | the kernel heap: no search |
 //!
 //! **The interface, in layers.** [`Heap`] is the core, what a heap must do
@@ -25,7 +25,7 @@
 //! | [`Traced`] (`call_site.rs`) | hear where each request came from | the heap debugger |
 //!
 //! Two *wrappers* stack on a heap, each a `Heap` itself: slabs in front for
-//! small objects (`slab.rs`) and the heap debugger (`debug/`). The kernel's
+//! small objects (`slab/`) and the heap debugger (`debug/`). The kernel's
 //! stack is named in one place, `kernel_heap.rs`.
 //!
 //! Every heap works on memory the *caller* gives it ([`Heap::add_region`]),

@@ -1,0 +1,173 @@
+//! The buddy heap as a [`Heap`]: allocating (take the smallest free block
+//! that fits and split it), freeing, and resizing in place.
+
+use super::header::{Allocated, HEADER_SIZE, MERGED, MIN_BLOCK, MIN_ORDER, USED};
+use super::{BuddyHeap, ORDERS};
+use crate::heap::{
+    check_alignment, out_of_memory, reallocate_by_moving, Heap, HeapError, HeapStats, MAX_ALIGN,
+};
+use core::alloc::Layout;
+use core::ptr::NonNull;
+
+/// `ceil(log2(n))` for `n >= 1`.
+pub(super) fn order_for(bytes: usize) -> u32 {
+    usize::BITS - (bytes - 1).leading_zeros()
+}
+
+impl BuddyHeap {
+    /// The most bytes a block of `order` can hand out: all of it but the
+    /// header. (For requests aligned to at most [`HEADER_SIZE`]; a larger
+    /// alignment moves the payload further in.) `demo` uses this and
+    /// [`smallest_request_of_order`](Self::smallest_request_of_order) to
+    /// pick requests that land in the order it wants to show.
+    pub const fn largest_request_of_order(order: u32) -> usize {
+        assert!(MIN_ORDER <= order && order < ORDERS as u32, "no such order");
+        (1 << order) - HEADER_SIZE
+    }
+
+    /// The fewest bytes that need a block of `order`: one more than the
+    /// order below can hold. Every request up to the smallest block's
+    /// payload costs one smallest block, so for [`MIN_ORDER`] that is 1.
+    pub const fn smallest_request_of_order(order: u32) -> usize {
+        if order == MIN_ORDER {
+            1
+        } else {
+            Self::largest_request_of_order(order - 1) + 1
+        }
+    }
+
+    /// The order of the allocated block that `pointer` points into (an
+    /// error if the heap did not hand it out, or it was freed).
+    pub fn order_of(&self, pointer: NonNull<u8>) -> Result<u32, HeapError> {
+        Ok(self.find_allocated(pointer)?.order)
+    }
+
+    /// The order of the block that serves `layout`: header (or alignment
+    /// gap) plus payload, rounded up to a power of two.
+    pub(super) fn order_for_layout(layout: Layout) -> Result<u32, HeapError> {
+        let offset = layout.align().max(HEADER_SIZE);
+        let need = offset
+            .checked_add(layout.size().max(1))
+            .ok_or(out_of_memory(layout))?;
+        let order = order_for(need).max(MIN_ORDER);
+        if order >= ORDERS as u32 {
+            return Err(out_of_memory(layout));
+        }
+        Ok(order)
+    }
+}
+
+impl Heap for BuddyHeap {
+    fn name(&self) -> &'static str {
+        "buddy"
+    }
+
+    /// Carves the region into the largest aligned power-of-two blocks that
+    /// fit: a 96 KiB region becomes one 64 KiB and one 32 KiB block.
+    unsafe fn add_region(&mut self, start: usize, size: usize) -> Result<(), HeapError> {
+        let (region, aligned, end) = self.regions.claim(
+            (start, size),
+            (MAX_ALIGN, MIN_BLOCK),
+            (MIN_BLOCK, isize::MAX as usize),
+        )?;
+        self.carve(region, aligned, 0, end - aligned)?;
+        self.counts.total += end - aligned;
+        Ok(())
+    }
+
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
+        check_alignment(layout)?;
+        let order = Self::order_for_layout(layout)?;
+        let offset = layout.align().max(HEADER_SIZE);
+        // The smallest non-empty list at or above `order`.
+        let candidates = self.non_empty & !((1u32 << order) - 1);
+        if candidates == 0 {
+            return Err(out_of_memory(layout));
+        }
+        let mut found = candidates.trailing_zeros();
+        let block = self.free_heads[found as usize];
+        self.remove_free(block, found);
+        // LAB 2.4 BEGIN: split the block until its order fits: each time, push its upper half on the free list one order down
+        while found > order {
+            found -= 1;
+            self.push_free(block + (1 << found), found);
+        }
+        // LAB END
+        self.write_header(block, order, USED, 0, 0);
+        let payload = block + offset;
+        if offset > HEADER_SIZE {
+            self.write_shim(payload, offset);
+        }
+        self.counts.allocated(1 << order, layout.size());
+        Ok(NonNull::new(payload as *mut u8).expect("blocks are never at address 0"))
+    }
+
+    fn deallocate(&mut self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
+        let allocated = self.find_allocated(pointer)?;
+        self.free_block(allocated.block, allocated.order, allocated.region)?;
+        self.counts.freed(1 << allocated.order, layout.size());
+        Ok(())
+    }
+
+    /// Shrinks by splitting off upper halves; grows by absorbing upper
+    /// buddies that are free; otherwise moves.
+    fn reallocate(
+        &mut self,
+        pointer: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<u8>, HeapError> {
+        let Allocated {
+            block,
+            region,
+            order,
+        } = self.find_allocated(pointer)?;
+        let payload_offset = pointer.as_ptr() as usize - block;
+        let need = payload_offset
+            .checked_add(new_size.max(1))
+            .ok_or(out_of_memory(layout))?;
+        let wanted = order_for(need).max(MIN_ORDER);
+        if wanted < ORDERS as u32 {
+            // Can every step up to `wanted` absorb a free upper buddy?
+            let mut grows = wanted > order;
+            for step in order..wanted {
+                match self.free_buddy(block, step, region)? {
+                    Some(buddy) if buddy > block => {}
+                    _ => {
+                        grows = false;
+                        break;
+                    }
+                }
+            }
+            if wanted <= order || grows {
+                for step in order..wanted {
+                    let buddy = block + (1 << step);
+                    self.remove_free(buddy, step);
+                    self.write_header(buddy, step, MERGED, 0, 0);
+                }
+                for step in (wanted..order).rev() {
+                    self.push_free(block + (1 << step), step);
+                }
+                self.write_header(block, wanted, USED, 0, 0);
+                self.counts
+                    .resized((1 << order, 1 << wanted), (layout.size(), new_size));
+                return Ok(pointer);
+            }
+        }
+        reallocate_by_moving(self, pointer, layout, new_size)
+    }
+
+    fn usable_size(&self, pointer: NonNull<u8>) -> Result<usize, HeapError> {
+        let allocated = self.find_allocated(pointer)?;
+        Ok(allocated.block + (1 << allocated.order) - pointer.as_ptr() as usize)
+    }
+
+    fn stats(&self) -> HeapStats {
+        let largest_free = match self.non_empty {
+            0 => 0,
+            mask => 1 << (u32::BITS - 1 - mask.leading_zeros()),
+        };
+        self.counts
+            .stats(largest_free, self.free_counts, self.regions.len)
+    }
+}
