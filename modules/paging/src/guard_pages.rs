@@ -57,7 +57,7 @@ struct Slots {
     slots: [Slot; GUARD_SLOTS],
     /// Where the round-robin search starts.
     next: usize,
-    /// The last fault in a slot, for tests and the `guard` command.
+    /// The last fault in a slot, for the tests to check what was caught.
     last_fault: Option<GuardFault>,
 }
 

@@ -20,6 +20,7 @@ use crate::console;
 use crate::sync::IrqMutex;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU32, Ordering};
+use x86::bits32::eflags::EFlags;
 
 /// One row of the exception table (Intel SDM vol. 3A, table 6-1).
 pub struct ExceptionInfo {
@@ -214,22 +215,25 @@ pub fn faulting_address() -> u32 {
     0
 }
 
-/// Writes the names of the EFLAGS bits that are set, e.g. `IF ZF`.
+/// Writes the names of the EFLAGS bits that are set, e.g. `ZF IF`.
+/// The bits are `x86`'s [`EFlags`]; the short names are the ones Intel's
+/// manual and debuggers print (that crate's `bitflags` cannot list names).
 fn write_flags(out: &mut impl Write, eflags: u32) -> fmt::Result {
-    const FLAGS: [(u32, &str); 9] = [
-        (1 << 0, "CF"),
-        (1 << 2, "PF"),
-        (1 << 4, "AF"),
-        (1 << 6, "ZF"),
-        (1 << 7, "SF"),
-        (1 << 8, "TF"),
-        (1 << 9, "IF"),
-        (1 << 10, "DF"),
-        (1 << 11, "OF"),
+    const FLAGS: [(EFlags, &str); 9] = [
+        (EFlags::FLAGS_CF, "CF"),
+        (EFlags::FLAGS_PF, "PF"),
+        (EFlags::FLAGS_AF, "AF"),
+        (EFlags::FLAGS_ZF, "ZF"),
+        (EFlags::FLAGS_SF, "SF"),
+        (EFlags::FLAGS_TF, "TF"),
+        (EFlags::FLAGS_IF, "IF"),
+        (EFlags::FLAGS_DF, "DF"),
+        (EFlags::FLAGS_OF, "OF"),
     ];
+    let eflags = EFlags::from_bits_truncate(eflags);
     let mut first = true;
-    for (bit, name) in FLAGS {
-        if eflags & bit != 0 {
+    for (flag, name) in FLAGS {
+        if eflags.contains(flag) {
             if !first {
                 out.write_char(' ')?;
             }

@@ -23,6 +23,7 @@
 //! ```
 
 use crate::sync::IrqMutex;
+use lazy_static::lazy_static;
 use x86::bits32::task::TaskStateSegment;
 use x86::segmentation::{
     BuildDescriptor, CodeSegmentType, DataSegmentType, Descriptor, DescriptorBuilder,
@@ -46,12 +47,14 @@ struct Gdt {
     used: usize,
 }
 
-// The CPU reads the GDT from memory whenever a segment register is loaded, so
-// it must live at a fixed address for ever: a `static`.
-static GDT: IrqMutex<Gdt> = IrqMutex::new(Gdt {
-    entries: [Descriptor::NULL; ENTRIES],
-    used: FIRST_FREE,
-});
+lazy_static! {
+    /// The table. The CPU reads it from memory whenever a segment register
+    /// is loaded, so it must live at a fixed address for ever: a static. Its
+    /// descriptors are built by code (the builders are not `const`), so it
+    /// is a `lazy_static`, built by [`build`] the first time it is used — by
+    /// [`init`].
+    static ref GDT: IrqMutex<Gdt> = IrqMutex::new(build());
+}
 
 /// The boot task's TSS. The kernel runs as this task; nothing in it is read
 /// until a task switch (chapter 3) saves the kernel's state into it. The CPU
@@ -59,26 +62,35 @@ static GDT: IrqMutex<Gdt> = IrqMutex::new(Gdt {
 /// land in `.rodata`, which chapter 3 maps read-only).
 static BOOT_TASK: IrqMutex<TaskStateSegment> = IrqMutex::new(TaskStateSegment::new());
 
-/// Builds the GDT, loads it, and reloads every segment register (including
-/// CS, with a far return) so that the CPU uses our descriptors from now on.
-pub fn init() {
-    let mut gdt = GDT.lock();
-    gdt.entries[KERNEL_CODE.index() as usize] =
+/// The flat code and data segments and the boot task's TSS; the rest free.
+fn build() -> Gdt {
+    let mut entries = [Descriptor::NULL; ENTRIES];
+    entries[KERNEL_CODE.index() as usize] =
         DescriptorBuilder::code_descriptor(0, 0xF_FFFF, CodeSegmentType::ExecuteRead)
             .present()
             .dpl(Ring::Ring0)
             .db()
             .limit_granularity_4kb()
             .finish();
-    gdt.entries[KERNEL_DATA.index() as usize] =
+    entries[KERNEL_DATA.index() as usize] =
         DescriptorBuilder::data_descriptor(0, 0xF_FFFF, DataSegmentType::ReadWrite)
             .present()
             .dpl(Ring::Ring0)
             .db()
             .limit_granularity_4kb()
             .finish();
-    gdt.entries[BOOT_TSS.index() as usize] = tss_descriptor(&BOOT_TASK);
+    entries[BOOT_TSS.index() as usize] = tss_descriptor(&BOOT_TASK);
+    Gdt {
+        entries,
+        used: FIRST_FREE,
+    }
+}
 
+/// Loads the GDT (building it, on this first use), and reloads every
+/// segment register (including CS, with a far return) so that the CPU uses
+/// our descriptors from now on.
+pub fn init() {
+    let gdt = GDT.lock();
     let pointer = x86::dtables::DescriptorTablePointer::new(&gdt.entries);
     // SAFETY: the table lives in a static, so it outlives its use by the CPU;
     // the code and data descriptors describe the same flat address space that

@@ -14,6 +14,7 @@
 use super::gdt::KERNEL_CODE;
 use super::trap::VECTOR_COUNT;
 use crate::sync::IrqMutex;
+use lazy_static::lazy_static;
 use x86::segmentation::{
     BuildDescriptor, Descriptor, DescriptorBuilder, GateDescriptorBuilder, SegmentSelector,
     TaskGateDescriptorBuilder,
@@ -22,18 +23,29 @@ use x86::Ring;
 
 const ENTRIES: usize = 256;
 
-// Like the GDT, the IDT must stay put for as long as interrupts can happen.
-static IDT: IrqMutex<[Descriptor; ENTRIES]> = IrqMutex::new([Descriptor::NULL; ENTRIES]);
+lazy_static! {
+    /// The table. Like the GDT, it must stay put for as long as interrupts
+    /// can happen, so it is a static; its gates are built by code (the
+    /// descriptor builders are not `const`), so it is a `lazy_static`,
+    /// built by [`build`] the first time it is used — by [`init`].
+    static ref IDT: IrqMutex<[Descriptor; ENTRIES]> = IrqMutex::new(build());
+}
 
-/// Points vectors 0–47 at their trap stubs and loads the table.
-pub fn init() {
-    let mut idt = IDT.lock();
+/// Vectors 0–47 point at their trap stubs; the rest are not present.
+fn build() -> [Descriptor; ENTRIES] {
+    let mut idt = [Descriptor::NULL; ENTRIES];
     for (vector, stub) in trap_stub_addresses().iter().enumerate() {
         idt[vector] = DescriptorBuilder::interrupt_descriptor(KERNEL_CODE, *stub)
             .present()
             .dpl(Ring::Ring0)
             .finish();
     }
+    idt
+}
+
+/// Loads the table (building it, on this first use).
+pub fn init() {
+    let idt = IDT.lock();
     let pointer = x86::dtables::DescriptorTablePointer::new(&*idt);
     // SAFETY: the table is a static; every present gate points at a stub that
     // saves the registers, calls the dispatcher and returns with `iretd`.

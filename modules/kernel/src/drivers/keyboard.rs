@@ -14,6 +14,7 @@
 use crate::input;
 use crate::interrupts;
 use crate::sync::IrqMutex;
+use bitflags::bitflags;
 use pc_keyboard::layouts::Us104Key;
 use pc_keyboard::{DecodedKey, HandleControl, KeyCode, PS2Keyboard, ScancodeSet1};
 use x86::io::{inb, outb};
@@ -23,12 +24,34 @@ pub const KEYBOARD_IRQ: u8 = 1;
 const DATA_PORT: u16 = 0x60;
 const STATUS_PORT: u16 = 0x64;
 const COMMAND_PORT: u16 = 0x64;
-const STATUS_OUTPUT_FULL: u8 = 1 << 0;
-const STATUS_INPUT_FULL: u8 = 1 << 1;
 const COMMAND_PULSE_RESET: u8 = 0xFE;
 /// "Write keyboard output buffer": the next data byte comes back as if the
 /// keyboard had sent it.
 const COMMAND_WRITE_KEYBOARD_OUTPUT: u8 = 0xD2;
+
+bitflags! {
+    /// The controller's status register (port 0x64): the two bits this
+    /// driver waits on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct Status: u8 {
+        /// A byte is waiting in the data port for the CPU to read.
+        const OUTPUT_FULL = 1 << 0;
+        /// The controller has not yet taken the last byte the CPU wrote:
+        /// wait before writing another.
+        const INPUT_FULL = 1 << 1;
+    }
+}
+
+/// Reads the status register.
+fn status() -> Status {
+    // SAFETY: reading the status port has no side effect.
+    Status::from_bits_truncate(unsafe { inb(STATUS_PORT) })
+}
+
+/// Waits until the controller can take a command or data byte.
+fn wait_until_ready_for_input() {
+    while status().contains(Status::INPUT_FULL) {}
+}
 
 /// A US keyboard delivering scancode set 1, Ctrl+letter giving ASCII 1–26.
 pub type Decoder = PS2Keyboard<Us104Key, ScancodeSet1>;
@@ -48,11 +71,9 @@ static DECODER: IrqMutex<Decoder> = IrqMutex::new(new_decoder());
 /// then IRQ 1, whose handler is [`on_interrupt`] (`kernel::init` connects
 /// them).
 pub fn init() {
-    // SAFETY: reading the status and data ports only consumes pending bytes.
-    unsafe {
-        while inb(STATUS_PORT) & STATUS_OUTPUT_FULL != 0 {
-            inb(DATA_PORT);
-        }
+    while status().contains(Status::OUTPUT_FULL) {
+        // SAFETY: reading the data port only consumes the pending byte.
+        unsafe { inb(DATA_PORT) };
     }
 }
 
@@ -96,18 +117,16 @@ pub fn translate(key: DecodedKey, mut emit: impl FnMut(u8)) {
 /// and all, and waits until the handler has read it. For in-kernel tests of
 /// the whole path from controller to shell input. Interrupts must be on.
 pub fn simulate_scancode(scancode: u8) {
-    // SAFETY: wait until the controller can take a command, send "write
-    // keyboard output buffer" and the byte; the controller then raises IRQ 1
-    // and our handler reads the byte from the data port, as for a real key.
-    unsafe {
-        while inb(STATUS_PORT) & STATUS_INPUT_FULL != 0 {}
-        outb(COMMAND_PORT, COMMAND_WRITE_KEYBOARD_OUTPUT);
-        while inb(STATUS_PORT) & STATUS_INPUT_FULL != 0 {}
-        outb(DATA_PORT, scancode);
-    }
+    wait_until_ready_for_input();
+    // SAFETY: "write keyboard output buffer": the controller takes the next
+    // data byte, raises IRQ 1, and our handler reads the byte from the data
+    // port, as for a real key.
+    unsafe { outb(COMMAND_PORT, COMMAND_WRITE_KEYBOARD_OUTPUT) };
+    wait_until_ready_for_input();
+    // SAFETY: the data byte of that command.
+    unsafe { outb(DATA_PORT, scancode) };
     let deadline = crate::drivers::pit::ticks() + 10;
-    // SAFETY: reading the status port has no side effect.
-    while unsafe { inb(STATUS_PORT) } & STATUS_OUTPUT_FULL != 0 {
+    while status().contains(Status::OUTPUT_FULL) {
         assert!(
             crate::drivers::pit::ticks() < deadline,
             "the keyboard interrupt did not take scancode {scancode:#04x} within 100 ms"
@@ -120,12 +139,9 @@ pub fn simulate_scancode(scancode: u8) {
 /// controller. (QEMU run with `-no-reboot` exits instead.)
 pub fn reboot() -> ! {
     interrupts::disable();
-    // SAFETY: wait until the controller can take a command, then send "pulse
-    // reset"; the CPU restarts and nothing after this runs.
-    unsafe {
-        while inb(STATUS_PORT) & STATUS_INPUT_FULL != 0 {}
-        outb(COMMAND_PORT, COMMAND_PULSE_RESET);
-    }
+    wait_until_ready_for_input();
+    // SAFETY: "pulse reset": the CPU restarts and nothing after this runs.
+    unsafe { outb(COMMAND_PORT, COMMAND_PULSE_RESET) };
     crate::interrupts::halt_forever()
 }
 

@@ -1,4 +1,5 @@
-//! `demo`: ShompOS's buddy-allocator demo, on ShompOS's keys.
+//! `demo`: ShompOS's buddy-allocator demo, on ShompOS's keys (ShompOS is
+//! the teaching OS this chapter grew from: see `docs/sources.md`).
 //!
 //! Nine slots, one per number key, as in ShompOS's `kernel.c`:
 //!

@@ -42,8 +42,9 @@ impl<'a> FrameAllocator<'a> {
         let frames = Self::frames_covered(map);
         let (bitmap_words, tags) = storage.split_at_mut(LevelBitmap::storage_words(frames));
         let mut free = LevelBitmap::new(bitmap_words, frames);
-        tags.fill(0); // every frame reserved until the map says otherwise
-                      // LAB 2.1 BEGIN: for each of map.available()'s ranges, mark its frames free in the bitmap (LevelBitmap::set_range) and tag each one FREE (set_tag)
+        // Every frame is reserved until the map says otherwise.
+        tags.fill(0);
+        // LAB 2.1 BEGIN: for each of map.available()'s ranges, mark its frames free in the bitmap (LevelBitmap::set_range) and tag each one FREE (set_tag)
         for range in map.available() {
             let (first, end) = (
                 range.start / FRAME_SIZE as u64,

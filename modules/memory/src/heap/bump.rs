@@ -55,7 +55,7 @@ impl BumpHeap {
         }
     }
 
-    /// Starts again from the bottom of every region (seed 001's `breset`).
+    /// Starts again from the bottom of every region.
     /// Refused while allocations are live: their memory would be handed out
     /// a second time.
     pub fn reset(&mut self) -> Result<(), HeapError> {

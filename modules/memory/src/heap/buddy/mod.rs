@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Each block begins with a 16-byte [`BlockHeader`] (ShompOS's
-//! `block_header`, analloc's tree bits): a check value, the order and whether
+//! `block_header`; `docs/sources.md`): a check value, the order and whether
 //! the block is free. While a block is free, the rest of its header links it
 //! into the free list of its order, in both directions, so a block can be
 //! taken off its list in O(1) when its buddy wants to merge with it:

@@ -139,8 +139,8 @@ impl<H: Inspect> DebugHeap<H> {
         core::mem::replace(&mut self.guard_every, every)
     }
 
-    /// Puts the next allocation on a guard page, if it can (for tests and
-    /// the `guard` command).
+    /// Puts the next allocation on a guard page, if it can, instead of
+    /// waiting for the sample: the tests use it to catch a chosen block.
     pub fn guard_next_allocation(&mut self) {
         self.guard_next = true;
     }
@@ -304,7 +304,7 @@ impl<H: Inspect> DebugHeap<H> {
     ) -> Result<NonNull<u8>, HeapError> {
         self.serial += 1;
         let (data, offset, guarded) = match self.allocate_guarded(layout) {
-            Some(placed) => placed,
+            Some((data, offset)) => (data, offset, true),
             None => {
                 let inner_layout = self.inner_layout(layout)?;
                 let block = match self.inner.allocate(inner_layout) {
@@ -355,8 +355,9 @@ impl<H: Inspect> DebugHeap<H> {
     }
 
     /// Places the block at the end of a guard page, if it is sampled, fits,
-    /// and a page is free. Returns (data, offset in the page, true).
-    pub(super) fn allocate_guarded(&mut self, layout: Layout) -> Option<(usize, usize, bool)> {
+    /// and a page is free. Returns the data's address and its offset in the
+    /// page.
+    pub(super) fn allocate_guarded(&mut self, layout: Layout) -> Option<(usize, usize)> {
         let pages = self.guard_pages.filter(|_| self.mode == DebugMode::Full)?;
         let sampled = self.guard_next
             || (self.guard_every > 0 && self.serial.is_multiple_of(self.guard_every));
@@ -370,7 +371,7 @@ impl<H: Inspect> DebugHeap<H> {
         // The data ends as close to the page end as its alignment (and the
         // header's) allows; the few bytes left over are a red zone.
         let data = (page + PAGE - layout.size()) & !(align - 1);
-        Some((data, data - page, true))
+        Some((data, data - page))
     }
 
     // ---- freeing ----

@@ -15,8 +15,8 @@ impl Heap for PoolHeap {
         "pool"
     }
 
-    /// The whole region becomes one free chunk (seed 000's
-    /// `extend_allocation_space` for every region after the first).
+    /// The whole region becomes one free chunk, the first region or any
+    /// later one.
     unsafe fn add_region(&mut self, start: usize, size: usize) -> Result<(), HeapError> {
         let (_, aligned, end) = self.regions.claim(
             (start, size),

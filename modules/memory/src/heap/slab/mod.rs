@@ -2,7 +2,8 @@
 //!
 //! A buddy block has a 16-byte header and a power-of-two size, so a 24-byte
 //! `Box` costs a 64-byte block: almost two thirds wasted. ShompOS's wish
-//! list asks for "many small allocations housed in one larger block"; Linux
+//! list (`docs/sources.md`) asks for "many small allocations housed in one
+//! larger block"; Linux
 //! calls that a *slab allocator* (Bonwick, 1994).
 //!
 //! [`SlabHeap`] sits in front of any [`Heap`]. A request of up to
