@@ -57,9 +57,7 @@ impl KernelTest {
 
     /// A test that must panic with a message containing `message_part`.
     pub const fn expecting_panic(
-        name: &'static str,
-        run: fn(),
-        message_part: &'static str,
+        name: &'static str, run: fn(), message_part: &'static str,
     ) -> Self {
         Self {
             name,

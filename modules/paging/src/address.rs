@@ -11,26 +11,43 @@
 //! - [`Page`] — 4 KiB of virtual address space starting at a multiple of
 //!   [`PAGE_SIZE`], the unit a page-table entry maps (to a `Frame`).
 //!
-//! A virtual address splits into the two table indices and the offset the
-//! MMU uses ([`VirtAddr::split`]); see `page_table.rs` for the walk.
+//! Both are chapter 2's generic types with the marker [`Virtual`] in place
+//! of `Physical`, so they have the same methods (`new`, `start`,
+//! `containing`, ...) and a `VirtAddr` is still no `PhysAddr`. What only a
+//! virtual address has is here: the two table indices and the offset the
+//! MMU splits it into ([`Indices::of`]); see `page_table.rs` for the walk.
 
-use core::fmt;
-use core::ops::{Add, Sub};
-
-pub use memory::address::{Frame, PhysAddr, FRAME_SIZE};
+pub use memory::address::{Address, AddressKind, Frame, PhysAddr, Unit, FRAME_SIZE};
 
 /// Bytes in a page: a page maps onto exactly one frame.
 pub const PAGE_SIZE: usize = FRAME_SIZE;
 /// Bytes one page-directory entry covers: a table of 1024 pages.
 pub const TABLE_SPAN: usize = PAGE_SIZE * 1024;
 
+/// Virtual memory: the addresses instructions use, translated by the MMU.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Virtual {}
+
+impl AddressKind for Virtual {
+    const ADDRESS: &'static str = "VirtAddr";
+    const UNIT: &'static str = "Page";
+}
+
 /// A virtual address.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[repr(transparent)]
-pub struct VirtAddr(usize);
+pub type VirtAddr = Address<Virtual>;
+
+/// A 4 KiB page of virtual address space.
+pub type Page = Unit<Virtual>;
 
 /// Where a virtual address leads the MMU: an entry of the page directory,
 /// an entry of the page table that one points to, and the byte in the page.
+///
+/// ```text
+///  31            22 21            12 11                     0
+/// +----------------+----------------+------------------------+
+/// |   directory    |     table      |         offset         |
+/// +----------------+----------------+------------------------+
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Indices {
     /// Bits 31–22: the page-directory entry (0–1023).
@@ -41,109 +58,20 @@ pub struct Indices {
     pub offset: usize,
 }
 
-impl VirtAddr {
-    pub const fn new(address: usize) -> Self {
-        Self(address)
-    }
-
-    pub const fn as_usize(self) -> usize {
-        self.0
-    }
-
-    /// The address `bytes` further, unless that passes 4 GiB.
-    pub fn checked_add(self, bytes: usize) -> Option<Self> {
-        self.0.checked_add(bytes).map(Self)
-    }
-
-    /// Bytes past the start of its page.
-    pub const fn page_offset(self) -> usize {
-        self.0 % PAGE_SIZE
-    }
-
-    /// The directory index, table index and offset of this address.
-    pub const fn split(self) -> Indices {
-        Indices {
-            directory: self.0 / TABLE_SPAN,
-            table: (self.0 / PAGE_SIZE) % 1024,
-            offset: self.0 % PAGE_SIZE,
+impl Indices {
+    /// The directory index, table index and offset of `address`.
+    pub const fn of(address: VirtAddr) -> Self {
+        let address = address.as_usize();
+        Self {
+            directory: address / TABLE_SPAN,
+            table: (address / PAGE_SIZE) % 1024,
+            offset: address % PAGE_SIZE,
         }
     }
 
-    /// The address with these indices (the inverse of [`split`](Self::split)).
-    pub const fn join(indices: Indices) -> Self {
-        Self(indices.directory * TABLE_SPAN + indices.table * PAGE_SIZE + indices.offset)
-    }
-}
-
-impl Add<usize> for VirtAddr {
-    type Output = VirtAddr;
-    fn add(self, bytes: usize) -> VirtAddr {
-        VirtAddr(self.0 + bytes)
-    }
-}
-
-/// The distance between two addresses, in bytes.
-impl Sub for VirtAddr {
-    type Output = usize;
-    fn sub(self, other: VirtAddr) -> usize {
-        self.0 - other.0
-    }
-}
-
-impl fmt::Debug for VirtAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VirtAddr({:#010x})", self.0)
-    }
-}
-
-/// `{:#010x}` prints the address as a number, as reports want it.
-impl fmt::LowerHex for VirtAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::LowerHex::fmt(&self.0, f)
-    }
-}
-
-/// A 4 KiB page of virtual address space, named by its first address.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(transparent)]
-pub struct Page(VirtAddr);
-
-impl Page {
-    /// The page that starts at `address`, or `None` if `address` is not a
-    /// multiple of [`PAGE_SIZE`].
-    pub const fn from_start(address: VirtAddr) -> Option<Page> {
-        if address.0.is_multiple_of(PAGE_SIZE) {
-            Some(Page(address))
-        } else {
-            None
-        }
-    }
-
-    /// The page `address` lies in.
-    pub const fn containing(address: VirtAddr) -> Page {
-        Page(VirtAddr(address.0 - address.0 % PAGE_SIZE))
-    }
-
-    pub const fn start(self) -> VirtAddr {
-        self.0
-    }
-
-    /// The page `count` pages further up.
-    pub const fn add(self, count: usize) -> Page {
-        Page(VirtAddr(self.0 .0 + count * PAGE_SIZE))
-    }
-}
-
-impl fmt::Debug for Page {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Page({:#010x})", self.0 .0)
-    }
-}
-
-/// `{:#010x}` prints the page's first address.
-impl fmt::LowerHex for Page {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::LowerHex::fmt(&self.0, f)
+    /// The address with these indices (the inverse of [`of`](Self::of)).
+    pub const fn address(self) -> VirtAddr {
+        VirtAddr::new(self.directory * TABLE_SPAN + self.table * PAGE_SIZE + self.offset)
     }
 }
 
@@ -158,7 +86,7 @@ mod tests {
                 directory,
                 table,
                 offset,
-            } = VirtAddr::new(address).split();
+            } = Indices::of(VirtAddr::new(address));
             (directory, table, offset)
         };
         assert_eq!(split(0), (0, 0, 0));
@@ -168,7 +96,7 @@ mod tests {
         assert_eq!(split(0xD012_3ABC), (0x340, 0x123, 0xABC));
         for address in [0usize, 0x1000, 0x0040_1234, 0xD012_3ABC, 0xFFFF_FFFF] {
             let address = VirtAddr::new(address);
-            assert_eq!(VirtAddr::join(address.split()), address);
+            assert_eq!(Indices::of(address).address(), address);
         }
     }
 

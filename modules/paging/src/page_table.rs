@@ -34,7 +34,7 @@
 //! use a simulated physical memory. That is how the same walker is tested on
 //! the host and used in the kernel.
 
-use crate::address::{Frame, Page, PhysAddr, VirtAddr};
+use crate::address::{Frame, Indices, Page, PhysAddr, VirtAddr};
 use bitflags::bitflags;
 use core::fmt;
 use x86::bits32::paging::{PDEntry, PDFlags, PTEntry, PTFlags, PD, PT};
@@ -187,7 +187,7 @@ impl<M: TableMemory> AddressSpace<M> {
     /// with no frame left, there is no slot (`None`).
     fn walk(&mut self, page: Page, create: bool) -> Option<EntrySlot> {
         // LAB 3.1 BEGIN: split the address; follow the directory entry to its table (table_frame); if there is none and `create`, allocate a frame, zero it, enter it in the directory (P | RW) and count it; return the slot
-        let indices = page.start().split();
+        let indices = Indices::of(page.start());
         let table = match self.table_frame(indices.directory) {
             Some(table) => table,
             None if create => {
@@ -215,7 +215,7 @@ impl<M: TableMemory> AddressSpace<M> {
     /// Where `address` is mapped to, with the page's flags, or where the
     /// walk stopped.
     pub fn translate(&mut self, address: VirtAddr) -> Result<Translation, Missing> {
-        let indices = address.split();
+        let indices = Indices::of(address);
         let slot = self
             .walk(Page::containing(address), false)
             .ok_or(Missing::Table {
@@ -250,11 +250,7 @@ impl<M: TableMemory> AddressSpace<M> {
     /// one walk per page. If one is mapped already, or a table cannot be
     /// made, the pages mapped so far are unmapped again: all or nothing.
     pub fn map_range(
-        &mut self,
-        page: Page,
-        frame: Frame,
-        count: usize,
-        flags: PTFlags,
+        &mut self, page: Page, frame: Frame, count: usize, flags: PTFlags,
     ) -> Result<(), MapError> {
         for index in 0..count {
             if let Err(error) = self.map(page.add(index), frame.add(index), flags) {
@@ -305,11 +301,12 @@ impl<M: TableMemory> AddressSpace<M> {
                 if !entry.flags().contains(PTFlags::P) {
                     continue;
                 }
-                let page = Page::containing(VirtAddr::join(crate::address::Indices {
+                let indices = Indices {
                     directory,
                     table: index,
                     offset: 0,
-                }));
+                };
+                let page = Page::containing(indices.address());
                 let frame = Frame::containing(PhysAddr::new(entry.address().as_usize()));
                 let flags = permission_bits(entry.flags());
                 match run.as_mut() {
@@ -347,11 +344,7 @@ impl<M: TableMemory> AddressSpace<M> {
     /// Maps `page` to `frame` with `flags`, plus `software` bits: the walk
     /// (making the table if needed), then one entry written.
     fn map_with(
-        &mut self,
-        page: Page,
-        frame: Frame,
-        flags: PTFlags,
-        software: SoftwareBits,
+        &mut self, page: Page, frame: Frame, flags: PTFlags, software: SoftwareBits,
     ) -> Result<(), MapError> {
         // LAB 3.2 BEGIN: walk to the entry, creating its table (OutOfFrames if that fails); refuse an entry that is present already; write frame, P, flags and software bits; count the page
         let slot = self.walk(page, true).ok_or(MapError::OutOfFrames)?;
@@ -462,10 +455,17 @@ mod tests {
     }
 
     fn translate(
-        space: &mut AddressSpace<SimulatedMemory>,
-        address: usize,
+        space: &mut AddressSpace<SimulatedMemory>, address: usize,
     ) -> Result<Translation, Missing> {
         space.translate(VirtAddr::new(address))
+    }
+
+    /// What `unmap` returns for a page that was mapped to `address`.
+    fn unmapped(address: usize, owned: bool) -> Result<Unmapped, MapError> {
+        Ok(Unmapped {
+            frame: frame(address),
+            owned,
+        })
     }
 
     fn counts(pages: usize, tables: usize) -> SpaceCounts {
@@ -572,13 +572,7 @@ mod tests {
             })
         );
         assert_eq!(space.counts(), counts(1, 1));
-        assert_eq!(
-            space.unmap(page(0xD000_0000)),
-            Ok(Unmapped {
-                frame: frame(0x0012_3000),
-                owned: false
-            })
-        );
+        assert_eq!(space.unmap(page(0xD000_0000)), unmapped(0x0012_3000, false));
         assert_eq!(space.memory().flushed, vec![page(0xD000_0000)]);
         assert!(translate(&mut space, 0xD000_0123).is_err());
         assert_eq!(space.counts(), counts(0, 1), "the empty table stays");
@@ -611,13 +605,7 @@ mod tests {
         assert_eq!((kept.physical, kept.owned), (PhysAddr::new(0x5000), true));
         assert!(!kept.flags.contains(PTFlags::RW), "still read-only");
         assert_eq!(space.counts(), counts(1, 1));
-        assert_eq!(
-            space.unmap(page(0x1000)),
-            Ok(Unmapped {
-                frame: frame(0x5000),
-                owned: true
-            })
-        );
+        assert_eq!(space.unmap(page(0x1000)), unmapped(0x5000, true));
         assert_eq!(
             space.memory().flushed,
             vec![page(0x1000)],

@@ -31,12 +31,8 @@ pub const CSV_HEADER: &str = "workload,param,allocator,metric,value";
 
 impl Results {
     pub fn add(
-        &mut self,
-        workload: &'static str,
-        param: impl ToString,
-        allocator: &'static str,
-        metric: &'static str,
-        value: f64,
+        &mut self, workload: &'static str, param: impl ToString, allocator: &'static str,
+        metric: &'static str, value: f64,
     ) {
         self.figures.push(Figure {
             workload,
@@ -76,13 +72,7 @@ impl Results {
     /// How many times better `subject` is than `peer` (above 1: better),
     /// whichever way round "better" goes for the metric.
     pub fn ratio(
-        &self,
-        workload: &str,
-        param: &str,
-        metric: &str,
-        better: Better,
-        subject: &str,
-        peer: &str,
+        &self, workload: &str, param: &str, metric: &str, better: Better, subject: &str, peer: &str,
     ) -> Option<f64> {
         let ours = self.get(workload, param, subject, metric)?;
         let theirs = self.get(workload, param, peer, metric)?;
@@ -96,12 +86,7 @@ impl Results {
     /// A table: one row per parameter, one column per allocator, then
     /// `subject`'s ratio to each of `peers`.
     pub fn table(
-        &self,
-        workload: &str,
-        metric: &str,
-        better: Better,
-        allocators: &[&str],
-        subject: &str,
+        &self, workload: &str, metric: &str, better: Better, allocators: &[&str], subject: &str,
         peers: &[&str],
     ) -> String {
         let mut out = String::new();

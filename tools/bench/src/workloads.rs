@@ -114,11 +114,7 @@ const MIN_LIVE: usize = 300;
 /// allocates, so the heap neither empties nor grows without bound. Only
 /// successful operations count.
 pub fn random_actions<C: Contender>(
-    arena: &Arena,
-    plan: &Plan,
-    max_size: usize,
-    realloc: bool,
-    trial: u64,
+    arena: &Arena, plan: &Plan, max_size: usize, realloc: bool, trial: u64,
 ) -> f64 {
     // SAFETY: the arena outlives the allocator, which is dropped (with
     // everything in it) before the next one is built over the arena.
@@ -133,11 +129,7 @@ pub fn random_actions<C: Contender>(
 }
 
 fn random_action_loop<C: Contender>(
-    allocator: &C,
-    rng: &mut Rng,
-    live: &mut Vec<Block>,
-    max_size: usize,
-    realloc: bool,
+    allocator: &C, rng: &mut Rng, live: &mut Vec<Block>, max_size: usize, realloc: bool,
     duration: Duration,
 ) -> (u64, Duration) {
     let choices = if realloc { 7 } else { 6 };
@@ -196,9 +188,7 @@ pub const SMALL_OBJECT_ARENA: usize = 8 << 20;
 /// 10) at random until the first request fails, then note how many bytes
 /// were live. Averaged over the plan's runs, each on a fresh allocator.
 pub fn heap_efficiency<C: Contender>(
-    arena: &Arena,
-    plan: &Plan,
-    (max, realloc_max): (usize, usize),
+    arena: &Arena, plan: &Plan, (max, realloc_max): (usize, usize),
 ) -> Efficiency {
     // Shares of the arena, summed over runs (bytes would overflow a 32-bit
     // usize after a few runs of 128 MiB).
@@ -297,11 +287,7 @@ const MICRO_KEEP: usize = 50;
 /// (sizes up to 64 KiB, small-biased) and each free in cycles, with 50 to
 /// 600 blocks live, after a warm-up of growing sizes.
 pub fn microbench<C: Contender>(
-    arena: &Arena,
-    plan: &Plan,
-    round: u64,
-    duration: Duration,
-    samples: &mut CycleSamples,
+    arena: &Arena, plan: &Plan, round: u64, duration: Duration, samples: &mut CycleSamples,
 ) {
     // SAFETY: as in `random_actions`.
     let allocator = unsafe { C::over(arena) };

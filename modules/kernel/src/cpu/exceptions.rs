@@ -32,9 +32,7 @@ pub struct ExceptionInfo {
 }
 
 const fn exception(
-    mnemonic: &'static str,
-    name: &'static str,
-    has_error_code: bool,
+    mnemonic: &'static str, name: &'static str, has_error_code: bool,
 ) -> ExceptionInfo {
     ExceptionInfo {
         mnemonic,

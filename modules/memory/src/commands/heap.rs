@@ -173,10 +173,7 @@ fn free<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 /// Takes handle `id` out of `handles` for `command`; if it cannot, says why
 /// (`giver` is the command that hands such handles out).
 pub fn take_handle<'a, T: Copy, const N: usize>(
-    handles: &IrqMutex<Handles<T, N>>,
-    id: u64,
-    command: &str,
-    giver: &str,
+    handles: &IrqMutex<Handles<T, N>>, id: u64, command: &str, giver: &str,
 ) -> Result<T, CommandError<'a>> {
     let taken = handles.lock().take(id);
     taken.map_err(|error| {

@@ -2,19 +2,20 @@
 //! the shell is chapter 1's, and grows by registration, without chapter 1
 //! being edited.
 
+use super::{debugging, demo, frames, heap, heapmap};
 use kernel::shell::{self, registry::Command};
 
 pub const COMMANDS: &[Command] = &[
-    super::heap::HEAP_COMMAND,
-    super::heapmap::HEAPMAP_COMMAND,
-    super::heap::ALLOC_COMMAND,
-    super::heap::FREE_COMMAND,
-    super::frames::FRAMES_COMMAND,
-    super::frames::FRAME_COMMAND,
-    super::demo::DEMO_COMMAND,
-    super::debugging::SLABS_COMMAND,
-    super::debugging::HEAPCHECK_COMMAND,
-    super::debugging::LEAKS_COMMAND,
+    heap::HEAP_COMMAND,
+    heapmap::HEAPMAP_COMMAND,
+    heap::ALLOC_COMMAND,
+    heap::FREE_COMMAND,
+    frames::FRAMES_COMMAND,
+    frames::FRAME_COMMAND,
+    demo::DEMO_COMMAND,
+    debugging::SLABS_COMMAND,
+    debugging::HEAPCHECK_COMMAND,
+    debugging::LEAKS_COMMAND,
 ];
 
 /// Adds the memory commands to the shell.

@@ -98,10 +98,7 @@ impl<'a> FrameAllocator<'a> {
     /// to a frame means "frame-aligned") — for DMA buffers and large pages.
     /// Returns the first frame of the run.
     pub fn allocate_contiguous(
-        &mut self,
-        count: usize,
-        align: usize,
-        owner: Owner,
+        &mut self, count: usize, align: usize, owner: Owner,
     ) -> Result<Frame, FrameError> {
         if count == 0 || !align.is_power_of_two() {
             return Err(FrameError::BadRequest { count, align });
@@ -130,10 +127,7 @@ impl<'a> FrameAllocator<'a> {
     /// Every frame is checked before any is freed, so an error changes
     /// nothing.
     pub fn free_contiguous(
-        &mut self,
-        first: Frame,
-        count: usize,
-        owner: Owner,
+        &mut self, first: Frame, count: usize, owner: Owner,
     ) -> Result<(), FrameError> {
         if count == 0 {
             return Err(FrameError::BadRequest {

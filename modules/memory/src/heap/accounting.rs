@@ -41,8 +41,7 @@ impl Accounting {
 
     /// A block changed size in place.
     pub(super) fn resized(
-        &mut self,
-        (old_block, new_block): (usize, usize),
+        &mut self, (old_block, new_block): (usize, usize),
         (old_requested, new_requested): (usize, usize),
     ) {
         self.used = self.used - old_block + new_block;
@@ -52,10 +51,7 @@ impl Accounting {
 
     /// The statistics, given what only the heap itself knows.
     pub(super) fn stats(
-        &self,
-        largest_free: usize,
-        free_blocks: [u32; SIZE_CLASSES],
-        regions: usize,
+        &self, largest_free: usize, free_blocks: [u32; SIZE_CLASSES], regions: usize,
     ) -> HeapStats {
         HeapStats {
             total: self.total,

@@ -107,10 +107,7 @@ impl Heap for AnyHeap {
     }
 
     fn reallocate(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
     ) -> Result<NonNull<u8>, HeapError> {
         self.inner_mut().reallocate(pointer, layout, new_size)
     }

@@ -177,10 +177,7 @@ impl Heap for BumpHeap {
 
     /// Only the newest block can change size in place.
     fn reallocate(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
     ) -> Result<NonNull<u8>, HeapError> {
         let (payload, size, region) = self.find_allocated(pointer)?;
         let (_, end) = self.regions.get(region);

@@ -124,21 +124,14 @@ pub trait Traced: Heap {
 
     /// [`deallocate`](Heap::deallocate), with the site of the free.
     fn deallocate_at(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        _site: CallSite,
+        &mut self, pointer: NonNull<u8>, layout: Layout, _site: CallSite,
     ) -> Result<(), HeapError> {
         self.deallocate(pointer, layout)
     }
 
     /// [`reallocate`](Heap::reallocate), with the site of the request.
     fn reallocate_at(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-        _site: CallSite,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize, _site: CallSite,
     ) -> Result<NonNull<u8>, HeapError> {
         self.reallocate(pointer, layout, new_size)
     }

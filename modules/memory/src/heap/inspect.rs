@@ -2,10 +2,10 @@
 //! and what the layers above a heap (slabs, the debugger) need to know
 //! about its blocks besides the [`Heap`] core.
 
-use super::{Heap, HeapError, MAX_ALIGN};
+use super::{Heap, HeapError, Regions, MAX_ALIGN};
 use core::alloc::Layout;
 
-/// One block, as [`Heap::for_each_block`] reports it.
+/// One block, as [`Inspect::for_each_block`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockInfo {
     /// Address of the block (its header, if it has one).
@@ -38,5 +38,40 @@ pub trait Inspect: Heap {
     /// fits one 4 KiB block instead of two.
     fn page_block(&self) -> Layout {
         Layout::from_size_align(MAX_ALIGN, MAX_ALIGN).expect("a page is a valid layout")
+    }
+}
+
+/// [`Inspect::for_each_block`] for a heap whose blocks lie end to end from
+/// the start of each region, each beginning with a `header`-byte header
+/// (the buddy heap and the pool). `block_at(address, region)` reads the
+/// header at `address` and says how big that block is and whether it is
+/// free, or `None` if the header fails its check: the rest of the region
+/// is then shown as one used block, rather than the walk going on into
+/// garbage.
+pub(super) fn for_each_block_end_to_end(
+    regions: &Regions, header: usize, block_at: impl Fn(usize, usize) -> Option<(usize, bool)>,
+    visit: &mut dyn FnMut(BlockInfo),
+) {
+    for (region, (start, end)) in regions.iter().enumerate() {
+        let mut address = start;
+        while address < end {
+            let Some((size, free)) = block_at(address, region) else {
+                let rest = end - address;
+                visit(BlockInfo {
+                    start: address,
+                    size: rest,
+                    header: 0,
+                    free: false,
+                });
+                break;
+            };
+            visit(BlockInfo {
+                start: address,
+                size,
+                header,
+                free,
+            });
+            address += size;
+        }
     }
 }

@@ -112,9 +112,7 @@ impl<H: Traced> LockedHeap<H> {
     /// Runs `operation` on the locked heap; if it runs out of memory and the
     /// grower makes room, runs it once more.
     fn with_growth<T>(
-        &self,
-        layout: Layout,
-        operation: impl Fn(&mut H) -> Result<T, HeapError>,
+        &self, layout: Layout, operation: impl Fn(&mut H) -> Result<T, HeapError>,
     ) -> Result<T, HeapError> {
         let mut heap = self.heap.lock();
         match operation(&mut heap) {

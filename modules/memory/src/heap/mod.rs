@@ -213,10 +213,7 @@ pub trait Heap {
     /// can, otherwise by moving it; the first `min(old, new)` bytes are kept.
     /// On error the old block is untouched and still allocated.
     fn reallocate(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
     ) -> Result<NonNull<u8>, HeapError>;
 
     /// How many bytes from `pointer` to the end of its block may be used
@@ -266,10 +263,7 @@ fn for_request(error: HeapError, layout: Layout) -> HeapError {
 /// Moves a block: allocate, copy, free. Used by every heap's `reallocate`
 /// when it cannot resize in place.
 fn reallocate_by_moving<H: Heap + ?Sized>(
-    heap: &mut H,
-    pointer: NonNull<u8>,
-    layout: Layout,
-    new_size: usize,
+    heap: &mut H, pointer: NonNull<u8>, layout: Layout, new_size: usize,
 ) -> Result<NonNull<u8>, HeapError> {
     let new_layout =
         Layout::from_size_align(new_size, layout.align()).map_err(|_| out_of_memory(layout))?;

@@ -145,11 +145,7 @@ type Settle<H> = fn(&mut H);
 /// (`settle` is `Some`) may give them back when an operation fails, so
 /// then only the owners' figures must be unchanged.
 fn run_against_model<H: Inspect + Default>(
-    mut heap: H,
-    check: Check<H>,
-    initial_len: usize,
-    growth: Growth<H>,
-    operations: &[Operation],
+    mut heap: H, check: Check<H>, initial_len: usize, growth: Growth<H>, operations: &[Operation],
     settle: Option<Settle<H>>,
 ) -> Result<(), TestCaseError> {
     let owners = |stats: HeapStats| (stats.allocations, stats.requested);

@@ -33,9 +33,7 @@ impl Regions {
     /// end aligned to `granule`, checks that `min..=max` bytes remain and
     /// that it overlaps no region, and adds it. Returns (index, start, end).
     pub(super) fn claim(
-        &mut self,
-        (start, size): (usize, usize),
-        (align, granule): (usize, usize),
+        &mut self, (start, size): (usize, usize), (align, granule): (usize, usize),
         (min, max): (usize, usize),
     ) -> Result<(usize, usize, usize), HeapError> {
         let bad = HeapError::BadRegion { start, size };
@@ -51,10 +49,7 @@ impl Regions {
     /// `align`-aligned and follow a header of at least `header` bytes.
     /// Returns (index, region start).
     pub(super) fn locate(
-        &self,
-        address: usize,
-        align: usize,
-        header: usize,
+        &self, address: usize, align: usize, header: usize,
     ) -> Result<(usize, usize), HeapError> {
         let index = self
             .find(address)

@@ -87,9 +87,7 @@ fn bench<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 /// Times `rounds` calls of `allocate`, each followed by `free` of what it
 /// returned; both get `state` (the allocator).
 fn time_pairs<S, T>(
-    rounds: u64,
-    state: &mut S,
-    allocate: impl Fn(&mut S, u64) -> Option<T>,
+    rounds: u64, state: &mut S, allocate: impl Fn(&mut S, u64) -> Option<T>,
     free: impl Fn(&mut S, T) -> Option<()>,
 ) -> Option<Pairs> {
     let mut pairs = Pairs {

@@ -1,6 +1,6 @@
 //! `pages` and `translate`: reading the page tables.
 
-use crate::address::PAGE_SIZE;
+use crate::address::{Indices, PAGE_SIZE};
 use crate::kernel_space::{self, space};
 use crate::page_table::{describe_flags, MappedRun, Missing};
 use crate::regions;
@@ -84,7 +84,7 @@ fn pages<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
 fn translate<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let address = super::address(args, "ADDR")?;
     args.finish()?;
-    let indices = address.split();
+    let indices = Indices::of(address);
     let (directory_index, table_index, offset) = (indices.directory, indices.table, indices.offset);
     let region = regions::region_of(address).describe();
     match kernel_space::translate(address) {

@@ -2,15 +2,16 @@
 //! the shell is chapter 1's, and grows by registration, without chapter 1
 //! being edited.
 
+use super::{bench, mapping, pages, touch};
 use memory::kernel::shell::{self, registry::Command};
 
 pub const COMMANDS: &[Command] = &[
-    super::pages::PAGES_COMMAND,
-    super::pages::TRANSLATE_COMMAND,
-    super::mapping::MAP_COMMAND,
-    super::mapping::UNMAP_COMMAND,
-    super::touch::TOUCH_COMMAND,
-    super::bench::BENCH_COMMAND,
+    pages::PAGES_COMMAND,
+    pages::TRANSLATE_COMMAND,
+    mapping::MAP_COMMAND,
+    mapping::UNMAP_COMMAND,
+    touch::TOUCH_COMMAND,
+    bench::BENCH_COMMAND,
 ];
 
 /// Adds the paging commands to the shell.

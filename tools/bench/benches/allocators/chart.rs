@@ -23,10 +23,7 @@ type Failure = Box<dyn std::error::Error>;
 
 /// Draws the four panels into an SVG file at `path`.
 pub fn draw(
-    results: &Results,
-    allocators: &[&str],
-    path: &Path,
-    machine: &str,
+    results: &Results, allocators: &[&str], path: &Path, machine: &str,
 ) -> Result<(), Failure> {
     if allocators.len() > COLOURS.len() {
         return Err("more allocators than colours: add one to COLOURS".into());
@@ -76,13 +73,8 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 /// One line per allocator over the workload's parameters (as categories).
 fn lines(
-    area: &Area,
-    results: &Results,
-    allocators: &[&str],
-    workload: &str,
-    metric: &str,
-    caption: &str,
-    scale: f64,
+    area: &Area, results: &Results, allocators: &[&str], workload: &str, metric: &str,
+    caption: &str, scale: f64,
 ) -> Result<(), Failure> {
     let params: Vec<String> = {
         let mut seen: Vec<String> = Vec::new();
@@ -151,8 +143,7 @@ fn label_at(labels: &[String], x: f64) -> String {
 }
 
 fn series<'a, X, Y>(
-    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
-    allocators: &[&str],
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>, allocators: &[&str],
     values: impl Fn(&str) -> Vec<(f64, f64)>,
 ) -> Result<(), Failure>
 where

@@ -208,9 +208,7 @@ fn measure(contenders: &[Workloads], arena: &Arena, plan: &Plan, results: &mut R
 /// Runs `run` for trial 1 of every contender, then trial 2, ...; returns
 /// each contender's median.
 fn take_turns(
-    contenders: &[Workloads],
-    plan: &Plan,
-    mut run: impl FnMut(&Workloads, u64) -> f64,
+    contenders: &[Workloads], plan: &Plan, mut run: impl FnMut(&Workloads, u64) -> f64,
 ) -> Vec<f64> {
     let mut trials = vec![Vec::new(); contenders.len()];
     for trial in 0..plan.trials {

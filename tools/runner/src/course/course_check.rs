@@ -98,11 +98,7 @@ fn check_reading_order(root: &Path, chapter: &Chapter, summary: &mut Summary) {
 
 /// Writes the handout, runs its `make grade`, and reads the score.
 fn check_handout(
-    root: &Path,
-    chapter: &Chapter,
-    work_dir: &Path,
-    target_dir: &Path,
-    summary: &mut Summary,
+    root: &Path, chapter: &Chapter, work_dir: &Path, target_dir: &Path, summary: &mut Summary,
 ) {
     let name = |what: &str| format!("course/chapter-{}/handout-{what}", chapter.number());
     let dest = work_dir.join(format!("handout-{}", chapter.number()));

@@ -132,11 +132,7 @@ type Results = HashMap<(CheckKind, String), Result<(), String>>;
 
 /// Runs the graded unit tests with one `cargo test`, seeded by the token.
 fn run_host_checks(
-    root: &Path,
-    chapter: &Chapter,
-    checks: &[&Check],
-    token: &str,
-    log_dir: &Path,
+    root: &Path, chapter: &Chapter, checks: &[&Check], token: &str, log_dir: &Path,
 ) -> Results {
     let mut results = Results::new();
     if checks.is_empty() {
@@ -204,10 +200,7 @@ fn run_host_checks(
 
 /// Boots the test kernel once per check.
 fn run_kernel_checks(
-    chapter: &Chapter,
-    checks: &[&Check],
-    token: &str,
-    options: &GradeOptions,
+    chapter: &Chapter, checks: &[&Check], token: &str, options: &GradeOptions,
 ) -> Results {
     let mut results = Results::new();
     if checks.is_empty() {

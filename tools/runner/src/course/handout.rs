@@ -48,10 +48,7 @@ pub fn write(root: &Path, which: &str, dest: &Path) -> Result<Handout, String> {
 
 /// Writes the tree into `dest` (which may hold a `.git`, for branches).
 pub fn write_tree(
-    root: &Path,
-    chapters: &[Chapter],
-    chapter: &Chapter,
-    dest: &Path,
+    root: &Path, chapters: &[Chapter], chapter: &Chapter, dest: &Path,
 ) -> Result<Handout, String> {
     let all_files = solution_files(root)?;
     let left_out = |path: &Path| is_left_out(path, chapters, chapter);

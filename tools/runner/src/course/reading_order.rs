@@ -101,10 +101,7 @@ fn display_module(module: &[String]) -> String {
 /// `module`) to `entries`, in reading order: the file itself (unless it is
 /// `lib.rs`), then its child modules, each expanded in turn.
 fn walk(
-    src: &Path,
-    file: &Path,
-    module: &[String],
-    entries: &mut Vec<Entry>,
+    src: &Path, file: &Path, module: &[String], entries: &mut Vec<Entry>,
 ) -> Result<(), String> {
     let text = fs::read_to_string(file).map_err(|error| format!("{}: {error}", file.display()))?;
     let dir = if module.is_empty() {
@@ -302,9 +299,7 @@ fn own_names(entry: &Entry, entries: &[Entry]) -> Vec<String> {
 /// `own_names` (`builtins::all()`, a re-exported `execute()`), which name
 /// its files.
 fn references(
-    code: &[(usize, String)],
-    is_index: bool,
-    own_names: &[String],
+    code: &[(usize, String)], is_index: bool, own_names: &[String],
 ) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     let uses = use_statements(code);
@@ -401,10 +396,7 @@ fn own_paths(text: &str, names: &[String]) -> Vec<String> {
 /// re-exports. `None` for what this check does not judge (the crate root's
 /// own items, other crates).
 fn resolve(
-    path: &str,
-    entry: &Entry,
-    entries: &[Entry],
-    position: &BTreeMap<Vec<String>, usize>,
+    path: &str, entry: &Entry, entries: &[Entry], position: &BTreeMap<Vec<String>, usize>,
     macros: &BTreeMap<String, Vec<String>>,
 ) -> Option<Vec<String>> {
     let mut parts: Vec<&str> = path.split("::").filter(|part| !part.is_empty()).collect();

@@ -96,10 +96,7 @@ fn find_scripts(dir: &Path) -> Vec<PathBuf> {
 
 /// Boots the shell kernel and plays `script` on it.
 fn play(
-    script: &Script,
-    test_prefix: &str,
-    (qemu, iso, log): (&Path, &Path, &Path),
-    options: &Options,
+    script: &Script, test_prefix: &str, (qemu, iso, log): (&Path, &Path, &Path), options: &Options,
     summary: &mut Summary,
 ) {
     let case_name = |name: &str| format!("{test_prefix}: {name}");

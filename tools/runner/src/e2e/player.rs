@@ -305,9 +305,7 @@ impl<'a> Player<'a> {
 /// command line that itself contains the prompt text will confuse the
 /// runner: avoid that in scripts.
 pub fn append_until_prompt<'c>(
-    reply: &mut Vec<u8>,
-    chunk: &'c [u8],
-    prompt: &[u8],
+    reply: &mut Vec<u8>, chunk: &'c [u8], prompt: &[u8],
 ) -> Option<&'c [u8]> {
     let prompt = prompt.trim_ascii_end();
     for (index, &byte) in chunk.iter().enumerate() {

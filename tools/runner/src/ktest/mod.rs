@@ -106,12 +106,7 @@ const GRADE_MEMORY: &str = "128M";
 /// `ktest: ok TEST token=TOKEN` and then exited with success. On failure
 /// the serial log is saved to `log`, and the reason says what went wrong.
 pub fn run_graded(
-    qemu: &Path,
-    iso: &Path,
-    test: &str,
-    token: &str,
-    timeout: Duration,
-    log: &Path,
+    qemu: &Path, iso: &Path, test: &str, token: &str, timeout: Duration, log: &Path,
 ) -> Result<(), GradedFailure> {
     let runner = TestKernel {
         chapter: "",
@@ -385,9 +380,7 @@ impl TestKernel<'_> {
     /// `no_verdict` words the failure of a boot that never gave one; it gets
     /// the boot's problem, or how it ended.
     fn one_test_failure(
-        &self,
-        verdict: Option<Result<(), String>>,
-        boot: &Boot,
+        &self, verdict: Option<Result<(), String>>, boot: &Boot,
         no_verdict: impl FnOnce(String) -> String,
     ) -> Option<String> {
         match (verdict, self.boot_problem(boot)) {

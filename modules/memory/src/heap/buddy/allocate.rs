@@ -112,10 +112,7 @@ impl Heap for BuddyHeap {
     /// Shrinks by splitting off upper halves; grows by absorbing upper
     /// buddies that are free; otherwise moves.
     fn reallocate(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
     ) -> Result<NonNull<u8>, HeapError> {
         let Allocated {
             block,

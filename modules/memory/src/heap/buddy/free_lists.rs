@@ -73,10 +73,7 @@ impl BuddyHeap {
     /// A buddy inside the region always starts a block, so a header there
     /// that fails its check means memory was overwritten.
     pub(super) fn free_buddy(
-        &self,
-        block: usize,
-        order: u32,
-        region: usize,
+        &self, block: usize, order: u32, region: usize,
     ) -> Result<Option<usize>, HeapError> {
         let Some(buddy) = self.buddy_of(block, order, region) else {
             return Ok(None);
@@ -95,10 +92,7 @@ impl BuddyHeap {
     /// check found free buddies (nothing changed in between, so the headers
     /// need not be checked twice).
     pub(super) fn free_block(
-        &mut self,
-        block: usize,
-        order: u32,
-        region: usize,
+        &mut self, block: usize, order: u32, region: usize,
     ) -> Result<(), HeapError> {
         // LAB 2.3 BEGIN: count the free buddies first (free_buddy), then merge that many times (remove_free, mark the upper half MERGED), then push_free
         let (mut probe, mut probe_order) = (block, order);
@@ -127,11 +121,7 @@ impl BuddyHeap {
     /// headers are written before the first free: a merged block's buddy may
     /// be one of the new blocks further up.
     pub(super) fn carve(
-        &mut self,
-        region: usize,
-        start: usize,
-        from: usize,
-        to: usize,
+        &mut self, region: usize, start: usize, from: usize, to: usize,
     ) -> Result<(), HeapError> {
         for (offset, order) in aligned_blocks(from, to) {
             self.write_header(start + offset, order, USED, 0, 0);

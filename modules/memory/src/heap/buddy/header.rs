@@ -76,12 +76,7 @@ impl BuddyHeap {
     }
 
     pub(super) fn write_header(
-        &mut self,
-        address: usize,
-        order: u32,
-        state: u8,
-        prev: usize,
-        next: usize,
+        &mut self, address: usize, order: u32, state: u8, prev: usize, next: usize,
     ) {
         debug_assert!(self.regions.find(address).is_some() && address.is_multiple_of(HEADER_SIZE));
         let order = order as u8;

@@ -3,6 +3,7 @@
 
 use super::header::{FREE, HEADER_SIZE, MERGED, MIN_BLOCK};
 use super::{BuddyHeap, ORDERS};
+use crate::heap::inspect::for_each_block_end_to_end;
 use crate::heap::{BlockInfo, Grow, HeapError, Inspect, Traced, MAX_ALIGN};
 use core::alloc::Layout;
 
@@ -58,30 +59,11 @@ impl BuddyHeap {
 
 impl Inspect for BuddyHeap {
     fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
-        for (index, (start, end)) in self.regions.iter().enumerate() {
-            let mut address = start;
-            while address < end {
-                let Some(header) = self.valid_header(address, index) else {
-                    // A corrupt header: show the rest of the region as one
-                    // used block rather than walk into garbage.
-                    visit(BlockInfo {
-                        start: address,
-                        size: end - address,
-                        header: 0,
-                        free: false,
-                    });
-                    break;
-                };
-                let size = 1 << header.order;
-                visit(BlockInfo {
-                    start: address,
-                    size,
-                    header: HEADER_SIZE,
-                    free: header.state == FREE,
-                });
-                address += size;
-            }
-        }
+        let block_at = |address, region| {
+            let header = self.valid_header(address, region)?;
+            Some((1 << header.order, header.state == FREE))
+        };
+        for_each_block_end_to_end(&self.regions, HEADER_SIZE, block_at, visit);
     }
 
     fn owns(&self, address: usize) -> bool {

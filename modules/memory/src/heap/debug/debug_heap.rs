@@ -298,9 +298,7 @@ impl<H: Inspect> DebugHeap<H> {
     // ---- allocation ----
 
     pub(super) fn allocate_debug(
-        &mut self,
-        layout: Layout,
-        site: CallSite,
+        &mut self, layout: Layout, site: CallSite,
     ) -> Result<NonNull<u8>, HeapError> {
         self.serial += 1;
         let (data, offset, guarded) = match self.allocate_guarded(layout) {
@@ -377,9 +375,7 @@ impl<H: Inspect> DebugHeap<H> {
     // ---- freeing ----
 
     pub(super) fn deallocate_debug(
-        &mut self,
-        data: usize,
-        site: CallSite,
+        &mut self, data: usize, site: CallSite,
     ) -> Result<(), HeapError> {
         // A freed guarded block's page is unmapped: its record tells all.
         if let Some(guarded) = self.guard_pages.and_then(|pages| pages.block_at(data)) {

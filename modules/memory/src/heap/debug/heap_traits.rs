@@ -33,10 +33,7 @@ impl<H: Inspect> Heap for DebugHeap<H> {
     }
 
     fn reallocate(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
     ) -> Result<NonNull<u8>, HeapError> {
         self.reallocate_at(pointer, layout, new_size, CallSite::Unknown)
     }
@@ -113,10 +110,7 @@ impl<H: Inspect> Traced for DebugHeap<H> {
     }
 
     fn deallocate_at(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        site: CallSite,
+        &mut self, pointer: NonNull<u8>, layout: Layout, site: CallSite,
     ) -> Result<(), HeapError> {
         if self.mode == DebugMode::Off {
             return self.inner.deallocate(pointer, layout);
@@ -127,11 +121,7 @@ impl<H: Inspect> Traced for DebugHeap<H> {
     /// With debugging on, a block always moves: a stale pointer to the old
     /// place then lands in quarantine, where it is caught.
     fn reallocate_at(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-        site: CallSite,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize, site: CallSite,
     ) -> Result<NonNull<u8>, HeapError> {
         if self.mode == DebugMode::Off {
             return self.inner.reallocate(pointer, layout, new_size);

@@ -93,10 +93,7 @@ impl Heap for PoolHeap {
     /// Shrinks by splitting off the tail; grows into a free upper neighbour;
     /// otherwise moves.
     fn reallocate(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
     ) -> Result<NonNull<u8>, HeapError> {
         let (chunk, region, header) = self.find_allocated(pointer)?;
         let need = Self::chunk_size_for(new_size).ok_or(out_of_memory(layout))?;

@@ -100,8 +100,7 @@ impl PoolHeap {
 
     /// The chunk a payload pointer belongs to, checked to be allocated.
     pub(super) fn find_allocated(
-        &self,
-        pointer: NonNull<u8>,
+        &self, pointer: NonNull<u8>,
     ) -> Result<(usize, usize, ChunkHeader), HeapError> {
         let address = pointer.as_ptr() as usize;
         let (region, _) = self.regions.locate(address, GRANULE, HEADER_SIZE)?;

@@ -107,11 +107,7 @@ impl PoolHeap {
     /// Cuts `chunk` (used, `size` bytes) down to `keep` bytes when the rest
     /// can be a chunk of its own, and frees the rest. Returns the new size.
     pub(super) fn trim(
-        &mut self,
-        chunk: usize,
-        size: usize,
-        keep: usize,
-        region: usize,
+        &mut self, chunk: usize, size: usize, keep: usize, region: usize,
     ) -> Result<usize, HeapError> {
         if size - keep < MIN_CHUNK {
             return Ok(size);

@@ -3,6 +3,7 @@
 
 use super::chunk::{FREE, GRANULE, HEADER_SIZE};
 use super::PoolHeap;
+use crate::heap::inspect::for_each_block_end_to_end;
 use crate::heap::{BlockInfo, HeapError, Inspect, Traced};
 
 impl PoolHeap {
@@ -49,27 +50,11 @@ impl PoolHeap {
 
 impl Inspect for PoolHeap {
     fn for_each_block(&self, visit: &mut dyn FnMut(BlockInfo)) {
-        for (index, (start, end)) in self.regions.iter().enumerate() {
-            let mut chunk = start;
-            while chunk < end {
-                let Ok(header) = self.neighbour(chunk, index) else {
-                    visit(BlockInfo {
-                        start: chunk,
-                        size: end - chunk,
-                        header: 0,
-                        free: false,
-                    });
-                    break;
-                };
-                visit(BlockInfo {
-                    start: chunk,
-                    size: header.size as usize,
-                    header: HEADER_SIZE,
-                    free: header.state == FREE,
-                });
-                chunk += header.size as usize;
-            }
-        }
+        let block_at = |chunk, region| {
+            let header = self.neighbour(chunk, region).ok()?;
+            Some((header.size as usize, header.state == FREE))
+        };
+        for_each_block_end_to_end(&self.regions, HEADER_SIZE, block_at, visit);
     }
 
     fn owns(&self, address: usize) -> bool {

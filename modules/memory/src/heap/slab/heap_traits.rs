@@ -69,10 +69,7 @@ impl<H: Inspect> Heap for SlabHeap<H> {
     /// can, even when it shrinks to a size a slab could hold: moving a large
     /// block would cost a large copy.
     fn reallocate(
-        &mut self,
-        pointer: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
+        &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
     ) -> Result<NonNull<u8>, HeapError> {
         let address = pointer.as_ptr() as usize;
         let slab = if layout.size() <= LARGEST_OBJECT {

@@ -12,9 +12,7 @@ impl<H: Inspect> SlabHeap<H> {
     // ---- objects ----
 
     pub(super) fn allocate_object(
-        &mut self,
-        class: usize,
-        layout: Layout,
+        &mut self, class: usize, layout: Layout,
     ) -> Result<NonNull<u8>, HeapError> {
         let mut slab = self.classes[class].head;
         if slab == 0 || self.header(slab).live == self.header(slab).capacity {
@@ -51,11 +49,7 @@ impl<H: Inspect> SlabHeap<H> {
     }
 
     pub(super) fn deallocate_object(
-        &mut self,
-        slab: usize,
-        index: usize,
-        object: usize,
-        layout: Layout,
+        &mut self, slab: usize, index: usize, object: usize, layout: Layout,
     ) -> Result<(), HeapError> {
         let header = self.header_mut(slab);
         let bit = 1 << (index % 32);
