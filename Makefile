@@ -126,6 +126,7 @@ lint: setup
 	cargo clippy -q -p strata-runner -- -D warnings
 	cargo hclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
 	cargo kclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc -q --lib --no-deps --target i686-unknown-linux-gnu $(addprefix -p strata-,$(CHAPTERS))
 ifneq ($(HAVE_BENCH),)
 	cargo clippy -q -p strata-bench --lib --tests --benches --target i686-unknown-linux-gnu -- -D warnings
 endif

@@ -17,7 +17,7 @@
 //!    and interrupt takes, and the IDT;
 //! 7. [`shell`] — the line editor and the command table that later chapters
 //!    add their commands to;
-//! 8. [`ktest`] and [`panic`] — the in-kernel test framework, and what a
+//! 8. [`ktest`] and [`panic`](mod@panic) — the in-kernel test framework, and what a
 //!    panic prints.
 //!
 //! [`init`] wires all of it together; a chapter's `main.rs` calls it first.

@@ -11,7 +11,7 @@
 //!    (the kernel's `#[global_allocator]`), the first-fit pool and the bump
 //!    allocator, all behind one trait;
 //! 4. `setup` and `kernel_heap` — how the kernel puts them together at
-//!    boot: the map and the frames, then the heap on them ([`init`]);
+//!    boot: the map and the frames, then the heap on them (`init`);
 //! 5. `commands` — `heap`, `heapmap`, `alloc`, `free`, `frames`, `demo`.
 //!
 //! Everything in 1–3 is plain `no_std` code over memory the caller hands

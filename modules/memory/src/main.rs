@@ -1,6 +1,6 @@
 //! Strata, chapter 2: the kernel of chapter 1, plus memory.
 //!
-//! After chapter 1's `init`, [`memory::init`] builds the memory map,
+//! After chapter 1's `init`, `memory::init` builds the memory map,
 //! the frame allocator and the kernel heap; from then on `Box`, `Vec` and
 //! friends work. The memory commands join the shell.
 #![no_std]

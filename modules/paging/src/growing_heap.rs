@@ -18,9 +18,9 @@
 //!   it and returns; the faulting instruction runs again and succeeds.
 //! - **Growing the top.** When an allocation does not fit, the heap's
 //!   *grower* asks the buddy heap how far its top must move
-//!   ([`Heap::growth_for`](memory::heap::Heap::growth_for)), checks that
+//!   ([`Grow::growth_for`](memory::heap::Grow::growth_for)), checks that
 //!   enough frames are free to back the new pages, and moves the top
-//!   ([`Heap::extend_top`](memory::heap::Heap::extend_top)).
+//!   ([`Grow::extend_top`](memory::heap::Grow::extend_top)).
 //!
 //! The frame check is a *promise*: every page below `top` that is not mapped
 //! yet is a frame the heap may still ask for, so the top only moves while

@@ -1,7 +1,7 @@
 //! Strata, chapter 3: the kernel of chapters 1 and 2, with paging.
 //!
 //! After chapter 1's `init` and chapter 2's frame allocator,
-//! [`paging::init`] builds the page tables, turns paging on, installs the
+//! `paging::init` builds the page tables, turns paging on, installs the
 //! page-fault handler and the double-fault task, and gives the kernel heap
 //! its virtual range. The paging commands join the shell.
 #![no_std]

@@ -22,7 +22,7 @@
 //! bit 9 to remember that a frame was allocated for the mapping and must go
 //! back to the frame allocator when the page is unmapped.
 //!
-//! Everything below goes through **one walk**, [`AddressSpace::walk`]: the
+//! Everything below goes through **one walk**, `AddressSpace::walk`: the
 //! counterpart of xv6's `walkpgdir(pgdir, va, alloc)`. It finds the entry
 //! that maps a page, and makes the missing page table on the way when asked
 //! to. `translate` reads that entry, `map` writes it, `unmap` clears it.

@@ -4,7 +4,7 @@
 //! same for every vector — the CPU pushes an error code for some exceptions and
 //! not for others, so the stub pushes a dummy 0 where the CPU did not — then
 //! pushes the vector number and jumps to `trap_common`, which saves all general
-//! registers with `pushad` and calls [`dispatch`] with a pointer to them.
+//! registers with `pushad` and calls `dispatch` with a pointer to them.
 //! When `dispatch` returns, `trap_common` restores the registers and `iretd`
 //! resumes the interrupted code. The stack then looks like this (xv6's
 //! `trapframe`, the same idea):

@@ -3,7 +3,7 @@
 //! Everything the kernel prints is also sent here, so under QEMU
 //! (`-serial stdio`) it appears in your terminal — and tests can read it.
 //! Bytes that arrive raise IRQ 4; its handler, [`receive_pending`], moves
-//! them into the shared [`input`](crate::input) queue, where the shell reads
+//! them into the shared [`input`] queue, where the shell reads
 //! them exactly like keystrokes.
 //!
 //! The register-level driver is the `uart_16550` crate; this file decides the

@@ -1,6 +1,6 @@
 //! The bump allocator: the simplest heap there is.
 //!
-//! Seed 001's `balloc`/`breset`. A pointer, `top`, starts at the bottom of
+//! A C bump allocator's `balloc` and `breset` (`docs/sources.md`). A pointer, `top`, starts at the bottom of
 //! the region; an allocation rounds `top` up to the alignment, hands it out
 //! and moves `top` past it. Nothing is ever searched, so it is as fast as an
 //! allocator gets — but memory comes back only all at once: when the last
@@ -13,7 +13,7 @@
 //!  |<------------- used ----------->|<------------ free ---------------->|
 //! ```
 //!
-//! Unlike the seed, each block carries an 8-byte header `h` (its size and a
+//! Unlike that one, each block carries an 8-byte header `h` (its size and a
 //! check value), so this heap can answer `usable_size`, grow the newest
 //! block in place, and tell a double free from a real one. Freeing the
 //! newest block also moves `top` back, so a stack-like pattern reuses memory.

@@ -29,7 +29,7 @@ use kernel::sync::{IrqMutex, IrqMutexGuard};
 /// Called with every error `GlobalAlloc` cannot return.
 pub type ErrorReporter = fn(&HeapError);
 
-/// A [`Heap`] that many users, interrupt handlers included, can share.
+/// A [`Heap`](super::Heap) that many users, interrupt handlers included, can share.
 pub struct LockedHeap<H> {
     heap: IrqMutex<H>,
     reporter: spin::Once<ErrorReporter>,

@@ -16,7 +16,7 @@
 //!          buddy of 0 (order 5) is 0^32 = 32; buddy of 32 is 32^32 = 0
 //! ```
 //!
-//! Each block begins with a 16-byte [`BlockHeader`] (ShompOS's
+//! Each block begins with a 16-byte `BlockHeader` (ShompOS's
 //! `block_header`; `docs/sources.md`): a check value, the order and whether
 //! the block is free. While a block is free, the rest of its header links it
 //! into the free list of its order, in both directions, so a block can be
@@ -81,7 +81,7 @@ pub struct BuddyHeap {
 }
 
 impl BuddyHeap {
-    /// An empty heap; give it memory with [`Heap::add_region`].
+    /// An empty heap; give it memory with [`Heap::add_region`](super::Heap::add_region).
     pub const fn new() -> Self {
         Self {
             regions: Regions::new(),

@@ -2,7 +2,7 @@
 //! leaks, in the spirit of Linux's SLUB debugging, KASAN's quarantine,
 //! kmemleak and KFENCE — small enough to read in one sitting.
 //!
-//! [`DebugHeap`] wraps any [`Heap`]. Switched off ([`DebugMode::Off`], the
+//! [`DebugHeap`] wraps any [`Heap`](super::Heap). Switched off ([`DebugMode::Off`], the
 //! kernel's `heapdebug=off`) every call goes straight through: one branch,
 //! no bytes. Switched on, every block gets a header in front and, in
 //! `full` mode, a red zone behind:

@@ -1,5 +1,5 @@
 //! Each detector, made to catch the bug it exists for. The kernel repeats
-//! these on the booted machine (`tests.rs` of this chapter).
+//! these on the booted machine (this chapter's `debug_tests.rs`).
 
 use super::debug_heap::PAGE;
 use super::*;

@@ -6,7 +6,7 @@
 //! larger block"; Linux
 //! calls that a *slab allocator* (Bonwick, 1994).
 //!
-//! [`SlabHeap`] sits in front of any [`Heap`]. A request of up to
+//! [`SlabHeap`] sits in front of any [`Heap`](super::Heap). A request of up to
 //! [`LARGEST_OBJECT`] bytes is rounded up to one of the [`CLASS_SIZES`] and
 //! served from a *slab*: one page-sized block of the heap beneath, cut into
 //! equal objects. Bigger requests go straight through.
