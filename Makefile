@@ -10,7 +10,7 @@ SHELL := /bin/bash
 CHAPTERS := $(notdir $(wildcard $(addprefix modules/,kernel memory paging)))
 MODULE ?= $(lastword $(CHAPTERS))
 
-# Kernel builds use the cargo aliases in .cargo/config.toml (kbuild, kclippy,
+# Kernel builds use the cargo aliases in .cargo/config.toml (kbuild, kclippy, kdoc,
 # htest, hclippy), which carry the target and build-std flags. Like cargo,
 # honour CARGO_TARGET_DIR (the course checks share one between handouts).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -126,6 +126,7 @@ lint: setup
 	cargo clippy -q -p strata-runner -- -D warnings
 	cargo hclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
 	cargo kclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo kdoc -q --lib --no-deps $(addprefix -p strata-,$(CHAPTERS))
 	RUSTDOCFLAGS="-D warnings" cargo doc -q --lib --no-deps --target i686-unknown-linux-gnu $(addprefix -p strata-,$(CHAPTERS))
 ifneq ($(HAVE_BENCH),)
 	cargo clippy -q -p strata-bench --lib --tests --benches --target i686-unknown-linux-gnu -- -D warnings

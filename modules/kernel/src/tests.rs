@@ -1,4 +1,4 @@
-//! Chapter 1's in-kernel tests (see [`ktest`](crate::ktest)).
+//! Chapter 1's in-kernel tests (see [`ktest`]).
 
 use crate::cpu::{exceptions, gdt, idt};
 use crate::drivers::{keyboard, pic, pit, serial};

@@ -67,17 +67,6 @@ impl<K> Address<K> {
     pub const fn as_usize(self) -> usize {
         self.0
     }
-
-    /// The address `bytes` further, unless that passes the end of the
-    /// address space.
-    pub fn checked_add(self, bytes: usize) -> Option<Self> {
-        self.0.checked_add(bytes).map(Self::new)
-    }
-
-    /// Bytes past the start of its frame (or page).
-    pub const fn offset_in_unit(self) -> usize {
-        self.0 % FRAME_SIZE
-    }
 }
 
 impl<K> Add<usize> for Address<K> {
@@ -179,7 +168,6 @@ mod tests {
         assert_eq!(Frame::from_start(PhysAddr::new(0x5008)), None);
         let inside = PhysAddr::new(0x5ABC);
         assert_eq!(Frame::containing(inside).start(), PhysAddr::new(0x5000));
-        assert_eq!(inside.offset_in_unit(), 0xABC);
         assert_eq!(Frame::from_number(5).add(3).number(), 8);
     }
 
@@ -190,6 +178,5 @@ mod tests {
         assert_eq!(format!("{frame:?}"), "Frame(0x00175000)");
         assert_eq!(format!("{:?}", PhysAddr::new(8)), "PhysAddr(0x00000008)");
         assert_eq!(PhysAddr::new(0x2000) - PhysAddr::new(0x1800), 0x800);
-        assert_eq!(PhysAddr::new(usize::MAX).checked_add(1), None);
     }
 }

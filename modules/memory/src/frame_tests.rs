@@ -187,6 +187,8 @@ pub fn some_frame_held_by(owner: Owner) -> Frame {
 fn only_the_holder_frees_a_frame() {
     let keep = Box::new([0x5Au8; 64]);
     let heap_frame = some_frame_held_by(Owner::Heap);
+    // Made before the counts are taken: the heap may grow to hold it.
+    let command = alloc::format!("frame free {heap_frame:#x}");
     let before = frames().counts();
     assert_eq!(
         frames().free(heap_frame, Owner::Shell),
@@ -197,7 +199,6 @@ fn only_the_holder_frees_a_frame() {
         })
     );
     // The shell's `frame free` takes handles it handed out, not addresses.
-    let command = alloc::format!("frame free {heap_frame:#x}");
     assert_eq!(shell::execute(&command), Outcome::Failed);
     assert_eq!(shell::execute("frame free 0"), Outcome::Failed);
     assert_eq!(frames().counts(), before);

@@ -21,7 +21,7 @@
 //! Two things can go wrong that `GlobalAlloc` cannot return as an error:
 //!
 //! - a bad `dealloc` (a double free, a pointer the heap never handed out):
-//!   the heap refuses it and [`report_misuse`] prints what and where; the
+//!   the heap refuses it and `report_misuse` prints what and where; the
 //!   kernel carries on;
 //! - running out of memory: `alloc` returns null, and Rust calls the
 //!   allocation-error handler below, which reports the request and the
@@ -45,7 +45,7 @@ pub type Slabs = SlabHeap<BaseHeap>;
 /// The base heap: the one `heap=` (and `pool=`) chose.
 pub type BaseHeap = AnyHeap;
 
-/// The kernel heap. Empty (every allocation fails) until [`init`].
+/// The kernel heap. Empty (every allocation fails) until `init`.
 #[global_allocator]
 pub static HEAP: LockedHeap<KernelHeap> = LockedHeap::new(KernelHeap::new(
     Slabs::new(BaseHeap::new(HeapKind::Buddy, Fit::First), true),
@@ -100,7 +100,7 @@ const MAX_HEAP: usize = 16 << 20;
 
 /// Picks the heap from the command line and gives it its first region: a
 /// run of frames (chapter 2, paging off).
-pub fn init() {
+pub(crate) fn init() {
     let options = options_from_command_line();
     let free_bytes = setup::frames().counts().free * FRAME_SIZE;
     let size = heap_size_for(free_bytes);

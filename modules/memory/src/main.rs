@@ -18,8 +18,8 @@ pub extern "C" fn kmain(magic: u32, boot_info_addr: u32) -> ! {
     if ktest::requested() {
         ktest::run(&[
             kernel::tests::TESTS,
-            memory::tests::TESTS,
             memory::frame_tests::TESTS,
+            memory::tests::TESTS,
             memory::debug_tests::TESTS,
         ]);
     }

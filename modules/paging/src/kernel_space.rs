@@ -137,7 +137,7 @@ pub fn init() {
     }
     let counts = self::space().counts();
     log::info!(
-        "paging: {} pages identity-mapped with {} page tables; directory at {directory:#010x}",
+        "paging: {} pages identity-mapped with {} page tables; directory at {directory:#x}",
         counts.pages,
         counts.tables
     );

@@ -154,7 +154,7 @@ mod handler {
     use crate::{fixup, guard_pages, regions};
     use core::fmt::{self, Write};
     use core::sync::atomic::{AtomicBool, Ordering};
-    use memory::kernel::cpu::exceptions::{self, Decoder, PAGE_FAULT};
+    use memory::kernel::cpu::exceptions::{self, ReportDecoder, PAGE_FAULT};
     use memory::kernel::cpu::trap::{self, TrapFrame};
     use memory::kernel::sync::IrqMutex;
 
@@ -171,11 +171,11 @@ mod handler {
     }
     static UNSERVED: IrqMutex<Option<Unserved>> = IrqMutex::new(None);
 
-    /// Makes [`handle`] the page-fault handler, and adds this chapter's
+    /// Makes `handle` the page-fault handler, and adds this chapter's
     /// decoding to chapter 1's fatal report for page faults.
     pub fn install() {
         trap::set_exception_handler(PAGE_FAULT, handle);
-        exceptions::set_decoder(PAGE_FAULT, Decoder { details, summary });
+        exceptions::set_decoder(PAGE_FAULT, ReportDecoder { details, summary });
     }
 
     fn report_of(frame: &TrapFrame) -> FaultReport {
@@ -196,6 +196,7 @@ mod handler {
             *UNSERVED.lock() = Some(Unserved::Nested);
             return false;
         }
+        *UNSERVED.lock() = None;
         let probe = fixup::is_probe(report.eip);
         let not_present = !report.code.contains(PageFaultError::P);
         let served = if not_present && growing_heap::serves(report.address) {
@@ -227,7 +228,10 @@ mod handler {
     /// The panic's one line: what went wrong, in words.
     fn summary(frame: &TrapFrame, out: &mut dyn Write) -> fmt::Result {
         let report = report_of(frame);
-        match UNSERVED.lock().take() {
+        // Read, not taken: the panic message may be formatted more than
+        // once (for the test runner, then for the screen).
+        let unserved = *UNSERVED.lock();
+        match unserved {
             Some(Unserved::Nested) => write!(
                 out,
                 "page fault inside the page-fault handler at {:#010x}",

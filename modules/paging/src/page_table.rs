@@ -231,7 +231,7 @@ impl<M: TableMemory> AddressSpace<M> {
         Ok(Translation {
             physical: PhysAddr::new(entry.address().as_usize() + indices.offset),
             flags: entry.flags(),
-            owned: SoftwareBits::from_bits_truncate(entry.0).contains(SoftwareBits::OWNED_FRAME),
+            owned: is_owned(entry),
         })
     }
 
@@ -248,7 +248,8 @@ impl<M: TableMemory> AddressSpace<M> {
 
     /// Maps `count` pages from `page` to consecutive frames from `frame`,
     /// one walk per page. If one is mapped already, or a table cannot be
-    /// made, the pages mapped so far are unmapped again: all or nothing.
+    /// made, the pages mapped so far are unmapped again: all the pages or
+    /// none (a table made on the way stays, as tables always do).
     pub fn map_range(
         &mut self, page: Page, frame: Frame, count: usize, flags: PTFlags,
     ) -> Result<(), MapError> {
@@ -269,15 +270,16 @@ impl<M: TableMemory> AddressSpace<M> {
     pub fn unmap(&mut self, page: Page) -> Result<Unmapped, MapError> {
         let not_mapped = MapError::NotMapped { page };
         let slot = self.walk(page, false).ok_or(not_mapped)?;
-        let entry = core::mem::replace(self.entry(slot), PTEntry(0));
+        let entry = *self.entry(slot);
         if !entry.flags().contains(PTFlags::P) {
             return Err(not_mapped);
         }
+        *self.entry(slot) = PTEntry(0);
         self.memory.flush(page);
         self.counts.pages -= 1;
         Ok(Unmapped {
-            frame: Frame::containing(PhysAddr::new(entry.address().as_usize())),
-            owned: SoftwareBits::from_bits_truncate(entry.0).contains(SoftwareBits::OWNED_FRAME),
+            frame: frame_of(entry),
+            owned: is_owned(entry),
         })
     }
 
@@ -307,7 +309,7 @@ impl<M: TableMemory> AddressSpace<M> {
                     offset: 0,
                 };
                 let page = Page::containing(indices.address());
-                let frame = Frame::containing(PhysAddr::new(entry.address().as_usize()));
+                let frame = frame_of(entry);
                 let flags = permission_bits(entry.flags());
                 match run.as_mut() {
                     Some(current)
@@ -352,7 +354,7 @@ impl<M: TableMemory> AddressSpace<M> {
         if existing.flags().contains(PTFlags::P) {
             return Err(MapError::AlreadyMapped {
                 page,
-                frame: Frame::containing(PhysAddr::new(existing.address().as_usize())),
+                frame: frame_of(existing),
             });
         }
         let address = frame.start().as_usize().into();
@@ -371,6 +373,17 @@ impl<M: TableMemory> AddressSpace<M> {
             .contains(PDFlags::P)
             .then(|| Frame::containing(PhysAddr::new(entry.address().as_usize())))
     }
+}
+
+/// The frame a present entry maps.
+fn frame_of(entry: PTEntry) -> Frame {
+    Frame::containing(PhysAddr::new(entry.address().as_usize()))
+}
+
+/// Whether a present entry's frame is the mapping's own
+/// ([`SoftwareBits::OWNED_FRAME`]): its unmapper frees it.
+fn is_owned(entry: PTEntry) -> bool {
+    SoftwareBits::from_bits_truncate(entry.0).contains(SoftwareBits::OWNED_FRAME)
 }
 
 /// "read-write" or "read-only", for reports.

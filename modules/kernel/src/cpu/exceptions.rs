@@ -12,7 +12,7 @@
 //! This is the one fatal path for every exception. A later chapter that
 //! handles an exception (chapter 3's page faults) serves what it can and
 //! leaves the rest here; it adds what it knows to the report by registering
-//! a [`Decoder`]: lines of its own after the registers, and the one line the
+//! a [`ReportDecoder`]: lines of its own after the registers, and the one line the
 //! panic says.
 
 use super::trap_frame::TrapFrame;
@@ -88,17 +88,17 @@ static BREAKPOINTS: AtomicU32 = AtomicU32::new(0);
 
 /// A later chapter's decoding of one exception, for its fatal report.
 #[derive(Clone, Copy)]
-pub struct Decoder {
+pub struct ReportDecoder {
     /// Lines of its own, printed after the registers.
     pub details: fn(&TrapFrame, &mut dyn Write) -> fmt::Result,
     /// The one line the panic says: what went wrong, in words.
     pub summary: fn(&TrapFrame, &mut dyn Write) -> fmt::Result,
 }
 
-static DECODERS: IrqMutex<[Option<Decoder>; 32]> = IrqMutex::new([None; 32]);
+static DECODERS: IrqMutex<[Option<ReportDecoder>; 32]> = IrqMutex::new([None; 32]);
 
 /// Adds `decoder`'s lines to the fatal report of exception `vector`.
-pub fn set_decoder(vector: u8, decoder: Decoder) {
+pub fn set_decoder(vector: u8, decoder: ReportDecoder) {
     DECODERS.lock()[vector as usize] = Some(decoder);
 }
 

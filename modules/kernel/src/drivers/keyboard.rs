@@ -68,7 +68,7 @@ pub const fn new_decoder() -> Decoder {
 static DECODER: IrqMutex<Decoder> = IrqMutex::new(new_decoder());
 
 /// Empties the controller's buffer (keys pressed during boot). Each key is
-/// then IRQ 1, whose handler is [`on_interrupt`] (`kernel::init` connects
+/// then IRQ 1, whose handler is `on_interrupt` (`kernel::init` connects
 /// them).
 pub fn init() {
     while status().contains(Status::OUTPUT_FULL) {
@@ -78,7 +78,7 @@ pub fn init() {
 }
 
 /// IRQ 1: a scancode is waiting; decode it and queue what it stands for.
-pub fn on_interrupt() {
+pub(crate) fn on_interrupt() {
     // SAFETY: IRQ 1 means a scancode is waiting in the data port.
     let scancode = unsafe { inb(DATA_PORT) };
     let mut decoder = DECODER.lock();

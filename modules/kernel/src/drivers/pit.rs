@@ -31,7 +31,7 @@ pub fn divisor_for(hz: u32) -> u16 {
 }
 
 /// Programs channel 0 to tick at `hz`. Each tick is IRQ 0, whose handler
-/// is [`tick`] (`kernel::init` connects them).
+/// is `tick` (`kernel::init` connects them).
 pub fn init(hz: u32) {
     let divisor = divisor_for(hz);
     DIVISOR.store(u32::from(divisor), Ordering::Relaxed);
@@ -45,7 +45,7 @@ pub fn init(hz: u32) {
 }
 
 /// IRQ 0: one more tick.
-pub fn tick() {
+pub(crate) fn tick() {
     TICKS.fetch_add(1, Ordering::Relaxed);
 }
 

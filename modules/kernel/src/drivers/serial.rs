@@ -2,7 +2,7 @@
 //!
 //! Everything the kernel prints is also sent here, so under QEMU
 //! (`-serial stdio`) it appears in your terminal — and tests can read it.
-//! Bytes that arrive raise IRQ 4; its handler, [`receive_pending`], moves
+//! Bytes that arrive raise IRQ 4; its handler, `receive_pending`, moves
 //! them into the shared [`input`] queue, where the shell reads
 //! them exactly like keystrokes.
 //!
@@ -68,7 +68,7 @@ pub fn write_bytes(bytes: &[u8]) {
 /// A real UART cannot hold the sender back without hardware handshake; when
 /// its FIFO overflows it sets the overrun bit in its line status, and the
 /// loss is marked in the queue so the shell discards that line.
-pub fn receive_pending() {
+pub(crate) fn receive_pending() {
     if let Some(uart) = COM1.lock().as_mut() {
         while input::room() > 0 {
             let Ok(byte) = uart.try_receive_byte() else {

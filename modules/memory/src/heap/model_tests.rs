@@ -111,7 +111,7 @@ enum Growth<H> {
     Top {
         limit: usize,
         growth_for: fn(&H, Layout) -> Option<usize>,
-        extend_top: fn(&mut H, usize) -> Result<(), HeapError>,
+        extend_top: unsafe fn(&mut H, usize) -> Result<(), HeapError>,
     },
 }
 
@@ -130,9 +130,7 @@ fn at_the_top<H: Grow>(limit: usize) -> Growth<H> {
     Growth::Top {
         limit,
         growth_for: H::growth_for,
-        // SAFETY: the test's first arena is `limit` bytes long, and the
-        // growth is checked against `limit` before this is called.
-        extend_top: |heap, bytes| unsafe { heap.extend_top(bytes) },
+        extend_top: H::extend_top,
     }
 }
 
@@ -181,7 +179,9 @@ fn run_against_model<H: Inspect + Default>(
                 {
                     if let Some(bytes) = growth_for(&heap, layout) {
                         if before.total + bytes <= limit {
-                            extend_top(&mut heap, bytes)
+                            // SAFETY: the arena is `limit` bytes long, and
+                            // the heap stays within it (checked just above).
+                            unsafe { extend_top(&mut heap, bytes) }
                                 .map_err(|e| TestCaseError::fail(format!("extend_top: {e}")))?;
                             before = heap.stats();
                             prop_assert_eq!(before.total, initial.total + bytes);

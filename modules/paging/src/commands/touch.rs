@@ -2,7 +2,7 @@
 //! here allocates: the heap's own faults would muddle the picture.)
 
 use super::address;
-use crate::address::VirtAddr;
+use crate::address::{Frame, VirtAddr};
 use crate::fixup::{probe_read, ProbeFault};
 use crate::growing_heap;
 use crate::kernel_space;
@@ -36,8 +36,9 @@ fn touch<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
             if was_mapped {
                 println!("the page was mapped already)");
             } else if faults_after > faults_before {
-                let frame = kernel_space::translate(aligned)
-                    .map_or(0, |translation| translation.physical.as_usize() & !0xFFF);
+                let frame = kernel_space::translate(aligned).map_or(0, |translation| {
+                    Frame::containing(translation.physical).start().as_usize()
+                });
                 println!(
                     "page fault #{faults_after} brought in frame {frame:#010x}: demand paging)"
                 );

@@ -12,11 +12,12 @@
 //!
 //! Handouts are built in the solution's own cargo target directory, so the
 //! standard library (`-Zbuild-std`) and the dependencies, already compiled
-//! for `make test`, are not compiled again: a handout's crates have other
-//! paths than the solution's, so cargo keeps their artifacts apart. Only
-//! the un-hashed copies of the final binaries (`target/i686-elf/debug/
-//! strata-CHAPTER`, `target/debug/strata-runner`) are the handout's
-//! afterwards, until the next build puts the solution's back.
+//! for `make test`, are not compiled again. A handout's own crates are kept
+//! apart from the solution's by a setting only the handouts get
+//! ([`keep_handout_artifacts_apart`]). Only the un-hashed copies of the
+//! final binaries (`target/i686-elf/debug/strata-CHAPTER`,
+//! `target/debug/strata-runner`) are the handout's afterwards, until the
+//! next build puts the solution's back.
 
 use std::env;
 use std::fs;
@@ -57,6 +58,9 @@ pub fn run(root: &Path, work_dir: &Path, summary: &mut Summary) {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let target_dir = fs::canonicalize(&target_dir).unwrap_or(target_dir);
+    if let Err(error) = keep_handout_artifacts_apart(&work_dir, &chapters) {
+        return summary.fail("course (work dir)", &error);
+    }
     for chapter in &chapters {
         check_reading_order(root, chapter, summary);
     }
@@ -65,6 +69,40 @@ pub fn run(root: &Path, work_dir: &Path, summary: &mut Summary) {
         check_solution(root, chapter, &work_dir, summary);
     }
     check_branches(root, &chapters, &work_dir, summary);
+}
+
+/// Writes `work_dir/.cargo/config.toml`, which cargo reads for every
+/// handout built below `work_dir` (and for nothing else).
+///
+/// Cargo names a workspace crate's artifacts by its path *inside* its
+/// workspace, which is the same in a handout as in the solution
+/// (`tools/runner`, `modules/kernel`). Built into the same target directory,
+/// a handout's `strata-runner` would land on the solution's, and cargo
+/// would afterwards take it for up to date with the handout's sources: the
+/// solution's next build would run the handout's runner. A per-crate
+/// setting that changes nothing a test can see (the number of codegen
+/// units) gives the handout's own crates names of their own, while the
+/// standard library and the dependencies stay shared.
+fn keep_handout_artifacts_apart(work_dir: &Path, chapters: &[Chapter]) -> Result<(), String> {
+    let mut config = String::from(
+        "# Written by `strata-runner course-check`: see keep_handout_artifacts_apart\n\
+         # in tools/runner/src/course/course_check.rs.\n",
+    );
+    let crates = chapters
+        .iter()
+        .map(|chapter| format!("strata-{}", chapter.module))
+        .chain(["strata-runner".to_string()]);
+    for name in crates {
+        for profile in ["dev", "test"] {
+            config.push_str(&format!(
+                "[profile.{profile}.package.{name}]\ncodegen-units = 255\n"
+            ));
+        }
+    }
+    let dir = work_dir.join(".cargo");
+    fs::create_dir_all(&dir)
+        .and_then(|()| fs::write(dir.join("config.toml"), config))
+        .map_err(|error| format!("{}: {error}", dir.display()))
 }
 
 /// Only the reading-order check, for every chapter: quick enough to run

@@ -14,12 +14,14 @@
 //! only through its `mod` and `use` lines (declaring and re-exporting them);
 //! code that puts the files together lives in a file listed after them. A
 //! file that names something its folder's `mod.rs` only re-exports (`use
-//! super::HeapError`, where `mod.rs` has `pub use error::HeapError`) is taken
-//! to mean the file it comes from. Tests (`#[cfg(test)]` modules, inline or
-//! in files of their own) and comments are not looked at.
+//! super::BuddyHeap`, where `heap/mod.rs` has `pub use buddy::BuddyHeap`)
+//! is taken to mean the file it comes from. Tests (`#[cfg(test)]` modules,
+//! inline or in files of their own), comments and string literals are not
+//! looked at.
 //!
 //! The parsing is deliberately simple — it reads paths, not Rust — which is
-//! enough for code written as this course writes it.
+//! enough for code written as this course writes it. It does not follow
+//! glob imports (`use a::*`) or macros other than exported `macro_rules!`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -59,13 +61,12 @@ pub fn check(src: &Path) -> Result<Vec<Problem>, String> {
     for (index, entry) in entries.iter().enumerate() {
         let text = fs::read_to_string(&entry.file)
             .map_err(|error| format!("{}: {error}", entry.file.display()))?;
-        let is_index = entry.file.ends_with("mod.rs");
-        let own_names = if is_index {
+        let own_names = if entry.file.ends_with("mod.rs") {
             own_names(entry, &entries)
         } else {
             Vec::new()
         };
-        for (line_number, path) in references(&code_of(&text), is_index, &own_names) {
+        for (line_number, path) in references(&code_of(&text), &own_names) {
             let Some(target) = resolve(&path, entry, &entries, &position, &macros) else {
                 continue;
             };
@@ -199,27 +200,85 @@ fn exported_macros(entries: &[Entry]) -> BTreeMap<String, Vec<String>> {
     macros
 }
 
-/// The code of a file without comments and without its `#[cfg(test)]`
-/// tests module (which this course always puts last), line numbers kept.
+/// The code of a file, line numbers kept, without what is not code: the
+/// comments, the insides of string literals, and the tests — an inline
+/// `#[cfg(test)] mod tests { ... }` (which this course always puts last)
+/// ends the code; a `#[cfg(test)] mod tests;` line is only skipped.
 fn code_of(text: &str) -> Vec<(usize, String)> {
     let mut code = Vec::new();
     let mut lines = text.lines().enumerate().peekable();
+    let mut state = Lexing::Code;
     while let Some((index, line)) = lines.next() {
-        let trimmed = line.trim();
-        if trimmed == "#[cfg(test)]"
-            && lines
-                .peek()
-                .is_some_and(|(_, next)| next.trim().starts_with("mod tests"))
-        {
-            break;
+        if line.trim() == "#[cfg(test)]" {
+            let next = lines.peek().map(|(_, next)| next.trim()).unwrap_or("");
+            if next.starts_with("mod tests {") {
+                break;
+            }
+            if next == "mod tests;" {
+                lines.next();
+                continue;
+            }
         }
-        let without_comment = match line.find("//") {
-            Some(at) => &line[..at],
-            None => line,
-        };
-        code.push((index + 1, without_comment.to_string()));
+        code.push((index + 1, state.strip(line)));
     }
     code
+}
+
+/// Where a line-by-line read of Rust is: in code, or inside something that
+/// goes on past the end of a line.
+#[derive(Clone, Copy, PartialEq)]
+enum Lexing {
+    Code,
+    String,
+    BlockComment,
+}
+
+impl Lexing {
+    /// `line` with comments removed and string literals emptied (their
+    /// quotes kept), so that `"crate::x"` in a message is not a path.
+    fn strip(&mut self, line: &str) -> String {
+        let mut kept = String::with_capacity(line.len());
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match *self {
+                Lexing::Code => match c {
+                    '/' if chars.peek() == Some(&'/') => break,
+                    '/' if chars.peek() == Some(&'*') => {
+                        chars.next();
+                        *self = Lexing::BlockComment;
+                    }
+                    '"' => {
+                        kept.push('"');
+                        *self = Lexing::String;
+                    }
+                    // A character literal: '"' must not open a string.
+                    '\'' if chars.clone().nth(1) == Some('\'') => {
+                        kept.push_str("' '");
+                        chars.next();
+                        chars.next();
+                    }
+                    _ => kept.push(c),
+                },
+                Lexing::String => match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => {
+                        kept.push('"');
+                        *self = Lexing::Code;
+                    }
+                    _ => {}
+                },
+                Lexing::BlockComment => {
+                    if c == '*' && chars.peek() == Some(&'/') {
+                        chars.next();
+                        *self = Lexing::Code;
+                    }
+                }
+            }
+        }
+        kept
+    }
 }
 
 /// `use` statements, joined across lines: (first line, text).
@@ -293,28 +352,35 @@ fn own_names(entry: &Entry, entries: &[Entry]) -> Vec<String> {
     children.chain(entry.reexports.keys().cloned()).collect()
 }
 
-/// Every `crate::…` and `super::…` path a file's code names, with its line.
-/// For a folder's index (`mod.rs`), its `use` lines only declare what the
-/// folder shares, and are left out; its code is also searched for
-/// `own_names` (`builtins::all()`, a re-exported `execute()`), which name
-/// its files.
-fn references(
-    code: &[(usize, String)], is_index: bool, own_names: &[String],
-) -> Vec<(usize, String)> {
+/// Every `crate::…`, `super::…` and `self::…` path a file's code names,
+/// with its line. A name a `use` brought in stands for its path
+/// (`use crate::heap;` makes `heap::later::f()` mean `crate::heap::later::f`).
+/// A folder's index (`mod.rs`) may declare and re-export its own files
+/// (`mod a; pub use a::X;`), so those relative `use` lines are left out;
+/// its code is also searched for `own_names` (`builtins::all()`, a
+/// re-exported `execute()`), which name its files.
+fn references(code: &[(usize, String)], own_names: &[String]) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     let uses = use_statements(code);
     let use_lines: Vec<usize> = uses.iter().map(|(line, _)| *line).collect();
-    for (line, statement) in uses.iter().filter(|_| !is_index) {
+    let mut imported: BTreeMap<String, String> = BTreeMap::new();
+    for (line, statement) in &uses {
         let body = statement
             .trim_start_matches("pub ")
             .trim_start_matches("use ");
-        if body.starts_with("crate::")
-            || body.starts_with("super::")
-            || body.starts_with("crate::{")
+        if ["crate::", "super::", "self::"]
+            .iter()
+            .any(|start| body.starts_with(start))
         {
-            found.extend(expand_use(body).into_iter().map(|path| (*line, path)));
+            for path in expand_use(body) {
+                if let Some((_, name)) = path.rsplit_once("::") {
+                    imported.insert(format!("{name}::"), path.clone());
+                }
+                found.push((*line, path));
+            }
         }
     }
+    let imported_names: Vec<String> = imported.keys().cloned().collect();
     let mut in_use = false;
     for (line, text) in code {
         let trimmed = text.trim_start();
@@ -337,7 +403,13 @@ fn references(
                 .into_iter()
                 .map(|path| (*line, path)),
         );
-        for start in ["crate::", "super::"] {
+        for path in own_paths(text, &imported_names) {
+            let (name, rest) = path.split_once("::").unwrap_or((&path, ""));
+            if let Some(full) = imported.get(&format!("{name}::")) {
+                found.push((*line, format!("{full}::{rest}")));
+            }
+        }
+        for start in ["crate::", "super::", "self::"] {
             let mut rest = text.as_str();
             while let Some(at) = rest.find(start) {
                 let before = rest[..at].chars().last();
@@ -375,8 +447,14 @@ fn own_paths(text: &str, names: &[String]) -> Vec<String> {
             .collect();
         let before = &text[..at + start];
         let word: String = word_and_path.chars().take_while(|&c| is_word(c)).collect();
-        let part_of_other =
-            before.ends_with("::") || before.ends_with('.') || before.ends_with('$');
+        // Part of another path or a field access, or the name being defined.
+        let defines = [
+            "fn ", "struct ", "enum ", "trait ", "type ", "const ", "static ",
+        ];
+        let part_of_other = before.ends_with("::")
+            || before.ends_with('.')
+            || before.ends_with('$')
+            || defines.iter().any(|keyword| before.ends_with(keyword));
         let after = &word_and_path[word.len()..];
         let named = if after.starts_with("::") {
             names.contains(&format!("{word}::")) || names.contains(&word)
@@ -406,8 +484,9 @@ fn resolve(
             Vec::new()
         }
         "super" => {
-            // A file's `super` is its folder; a folder's `mod.rs` is the
-            // folder itself, so its `super` is the folder above.
+            // A file's `super` is its folder; a folder's `mod.rs` stands
+            // for the folder itself, so its `super` is the folder above:
+            // either way, one step up from the entry's module.
             let mut base = entry.module.clone();
             base.pop();
             while parts.first() == Some(&"super") {
@@ -416,10 +495,11 @@ fn resolve(
                     base.pop();
                 }
             }
-            if entry.file.ends_with("mod.rs") {
-                base.pop();
-            }
             base
+        }
+        "self" => {
+            parts.remove(0);
+            entry.module.clone()
         }
         // A folder's `mod.rs` naming one of its own files.
         _ if entry.file.ends_with("mod.rs") => entry.module.clone(),
@@ -550,6 +630,52 @@ mod tests {
         assert_eq!(
             found,
             ["mod.rs:4 builtins::all", "builtins.rs:2 super::execute"]
+        );
+    }
+
+    /// The layout this course really has: a folder inside a folder whose
+    /// `mod.rs` declares its tests before its code, a module used through
+    /// a name a `use` brought in, `self::` and `super::` from a nested
+    /// `mod.rs`; and what is not a use: a path in a string, a definition
+    /// named like a re-export.
+    #[test]
+    fn nested_folders_imports_and_strings() {
+        let found = problems(
+            "nested",
+            &[
+                ("lib.rs", "pub mod heap;\npub mod later;\n"),
+                ("later.rs", "pub fn f() {}\n"),
+                (
+                    "heap/mod.rs",
+                    "pub mod buddy;\nmod late;\npub use late::allocate;\n\
+                     pub trait Heap { fn allocate(&self); }\n",
+                ),
+                ("heap/late.rs", "pub fn allocate() {}\n"),
+                (
+                    "heap/buddy/mod.rs",
+                    "mod header;\n#[cfg(test)]\nmod tests;\n\
+                     fn a() { super::late::allocate(); }\n\
+                     fn b() { self::header::check(); }\n\
+                     fn c() { panic!(\"see crate::later\"); /* crate::later */ }\n",
+                ),
+                (
+                    "heap/buddy/header.rs",
+                    "use crate::later;\nuse crate::heap;\n\
+                     pub fn check() { heap::late::allocate(); }\n",
+                ),
+                ("heap/buddy/tests.rs", "use crate::later::f;\n"),
+            ],
+        );
+        assert_eq!(
+            found,
+            [
+                "mod.rs:4 super::late::allocate",
+                // A folder's `mod.rs` comes first: its code may not use its
+                // own files, however it names them.
+                "mod.rs:5 self::header::check",
+                "header.rs:1 crate::later",
+                "header.rs:3 crate::heap::late::allocate",
+            ]
         );
     }
 

@@ -9,7 +9,7 @@ use crate::heap::HeapError;
 /// The blocks that tile `[from, to)` (offsets in a region): each as large
 /// as the room left allows and aligned to its own size, as (offset, order).
 /// A 96 KiB region is one 64 KiB and one 32 KiB block.
-pub(super) fn aligned_blocks(from: usize, to: usize) -> impl Iterator<Item = (usize, u32)> {
+fn aligned_blocks(from: usize, to: usize) -> impl Iterator<Item = (usize, u32)> {
     let mut offset = from;
     core::iter::from_fn(move || {
         if offset >= to {
@@ -62,7 +62,7 @@ impl BuddyHeap {
     }
 
     /// The block `block`'s buddy, if it lies inside the region.
-    pub(super) fn buddy_of(&self, block: usize, order: u32, region: usize) -> Option<usize> {
+    fn buddy_of(&self, block: usize, order: u32, region: usize) -> Option<usize> {
         let (start, end) = self.regions.get(region);
         let size = 1usize << order;
         let buddy = start + ((block - start) ^ size);

@@ -39,12 +39,12 @@ pub(super) const USED: u8 = b'U';
 /// second free of the old pointer is reported as a double free.
 pub(super) const MERGED: u8 = b'M';
 
-pub(super) const HEADER_MAGIC: u32 = 0xB0DD_7E55;
-pub(super) const SHIM_MAGIC: u32 = 0x5A11_6E0D;
+const HEADER_MAGIC: u32 = 0xB0DD_7E55;
+const SHIM_MAGIC: u32 = 0x5A11_6E0D;
 /// Size of the shim before an over-aligned payload: check, then offset.
-pub(super) const SHIM_SIZE: usize = 8;
+const SHIM_SIZE: usize = 8;
 
-pub(super) fn check_value(address: usize, order: u8, state: u8) -> u32 {
+fn check_value(address: usize, order: u8, state: u8) -> u32 {
     HEADER_MAGIC ^ (address as u32).rotate_left(7) ^ (u32::from(order) << 8 | u32::from(state))
 }
 
@@ -92,7 +92,7 @@ impl BuddyHeap {
         unsafe { (address as *mut BlockHeader).write(header) }
     }
 
-    pub(super) fn read_shim(&self, payload: usize) -> (u32, u32) {
+    fn read_shim(&self, payload: usize) -> (u32, u32) {
         // SAFETY: callers check that `payload - SHIM_SIZE` is inside a region
         // and that `payload` is 8-aligned.
         unsafe { ((payload - SHIM_SIZE) as *const (u32, u32)).read() }

@@ -236,7 +236,7 @@ impl<H: Inspect> DebugHeap<H> {
     // ---- layouts ----
 
     /// Bytes from the start of the block beneath to the data.
-    pub(super) fn data_offset(layout: Layout) -> usize {
+    fn data_offset(layout: Layout) -> usize {
         layout.align().max(HEADER_SIZE)
     }
 
@@ -262,7 +262,7 @@ impl<H: Inspect> DebugHeap<H> {
 
     /// Bytes of red zone after a block of `size` bytes at `data`: the fixed
     /// red zone, or on a guard page whatever is left before the page end.
-    pub(super) fn red_zone_after(&self, data: usize, size: usize, guarded: bool) -> usize {
+    fn red_zone_after(&self, data: usize, size: usize, guarded: bool) -> usize {
         match (self.mode, guarded) {
             (DebugMode::Full, true) => (PAGE - (data + size) % PAGE) % PAGE,
             (DebugMode::Full, false) => RED_ZONE,
@@ -355,7 +355,7 @@ impl<H: Inspect> DebugHeap<H> {
     /// Places the block at the end of a guard page, if it is sampled, fits,
     /// and a page is free. Returns the data's address and its offset in the
     /// page.
-    pub(super) fn allocate_guarded(&mut self, layout: Layout) -> Option<(usize, usize)> {
+    fn allocate_guarded(&mut self, layout: Layout) -> Option<(usize, usize)> {
         let pages = self.guard_pages.filter(|_| self.mode == DebugMode::Full)?;
         let sampled = self.guard_next
             || (self.guard_every > 0 && self.serial.is_multiple_of(self.guard_every));
@@ -427,7 +427,7 @@ impl<H: Inspect> DebugHeap<H> {
         Ok(())
     }
 
-    pub(super) fn unlink_live(&mut self, header: &DebugHeader) {
+    fn unlink_live(&mut self, header: &DebugHeader) {
         if header.prev == 0 {
             self.live_head = header.next;
         } else {

@@ -29,7 +29,7 @@ impl<H: Inspect> DebugHeap<H> {
 
     /// Checks the oldest quarantined block's poison and gives it back to
     /// the heap beneath.
-    pub(super) fn evict_oldest(&mut self) {
+    fn evict_oldest(&mut self) {
         let data = self.quarantine_head;
         let header = *self.header(data);
         self.check_poison(data);
@@ -55,7 +55,7 @@ impl<H: Inspect> DebugHeap<H> {
 
     /// Reports a write after free if the poison of a quarantined block
     /// changed. Returns whether it was intact.
-    pub(super) fn check_poison(&mut self, data: usize) -> bool {
+    fn check_poison(&mut self, data: usize) -> bool {
         let header = *self.header(data);
         match self
             .bytes(data, header.size)

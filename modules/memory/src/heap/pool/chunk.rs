@@ -34,9 +34,9 @@ pub(super) const FREE: u8 = b'F';
 pub(super) const USED: u8 = b'U';
 /// Merged into the chunk below: a second free of it is a double free.
 pub(super) const MERGED: u8 = b'M';
-pub(super) const MAGIC: u32 = 0x9001_C4A7;
+const MAGIC: u32 = 0x9001_C4A7;
 
-pub(super) fn check_value(address: usize, size: u32, prev_size: u32, state: u8) -> u32 {
+fn check_value(address: usize, size: u32, prev_size: u32, state: u8) -> u32 {
     MAGIC ^ (address as u32).rotate_left(11) ^ size.rotate_left(3) ^ prev_size ^ u32::from(state)
 }
 

@@ -92,7 +92,7 @@ const CLASS_BY_EIGHTHS: [u8; LARGEST_OBJECT / 8 + 1] = {
 
 /// One size class: its slabs, and counts for `stats` and `slabs`.
 #[derive(Clone, Copy)]
-pub(super) struct Class {
+struct Class {
     head: usize,
     tail: usize,
     slabs: usize,
@@ -101,7 +101,7 @@ pub(super) struct Class {
 }
 
 impl Class {
-    pub(super) const EMPTY: Self = Self {
+    const EMPTY: Self = Self {
         head: 0,
         tail: 0,
         slabs: 0,
@@ -160,7 +160,7 @@ impl<H: Inspect> SlabHeap<H> {
 
     /// The class that serves `layout`, if any: the smallest one big enough
     /// whose objects are aligned enough.
-    pub(super) fn class_for(&self, layout: Layout) -> Option<usize> {
+    fn class_for(&self, layout: Layout) -> Option<usize> {
         if !self.enabled || layout.size() > LARGEST_OBJECT {
             return None;
         }
@@ -179,7 +179,7 @@ impl<H: Inspect> SlabHeap<H> {
 
 /// The alignment every object of `size` bytes gets: the largest power of
 /// two dividing it (objects are placed down from a page end).
-pub(super) fn object_alignment(size: usize) -> usize {
+fn object_alignment(size: usize) -> usize {
     1 << size.trailing_zeros()
 }
 

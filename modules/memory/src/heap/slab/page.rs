@@ -9,7 +9,7 @@ use core::mem::size_of;
 use core::ptr::NonNull;
 
 /// At most this many objects in a slab: one bit each in [`SlabHeader::in_use`].
-pub(super) const MAX_OBJECTS: usize = 512;
+const MAX_OBJECTS: usize = 512;
 pub(super) const SLAB_MAGIC: usize = 0x51AB_C0DE;
 
 /// The header at the start of every slab's span.
@@ -35,7 +35,7 @@ pub(super) struct SlabHeader {
     pub(super) in_use: [u32; MAX_OBJECTS / 32],
 }
 
-pub(super) const HEADER: usize = size_of::<SlabHeader>();
+const HEADER: usize = size_of::<SlabHeader>();
 
 impl<H: Inspect> SlabHeap<H> {
     /// Per-class figures, for the `slabs` command.
@@ -57,7 +57,7 @@ impl<H: Inspect> SlabHeap<H> {
 
     /// Where a span starts within its page: the heap beneath's spans end
     /// at a page end, so this is the page size minus the span's size.
-    pub(super) fn span_offset(&self) -> usize {
+    fn span_offset(&self) -> usize {
         SLAB_BYTES - self.inner.page_block().size()
     }
 
