@@ -2,14 +2,15 @@
 //! `String` and `BTreeMap`.
 //!
 //! Which heap it is comes from the kernel command line — `heap=buddy`
-//! (the default), `heap=pool` or `heap=bump`, and for the pool
+//! (the default), `heap=exact` (the buddy heap trimmed to each request),
+//! `heap=pool` or `heap=bump`, and for the pool
 //! `pool=first|best` — with two layers in front:
 //!
 //! ```text
 //!   HEAP: LockedHeap<KernelHeap>          the lock, GlobalAlloc, call sites
 //!     KernelHeap = DebugHeap<Slabs>       heapdebug=off|poison|full (default off)
 //!       Slabs    = SlabHeap<BaseHeap>     slab=on|off (default on: objects <= 1 KiB)
-//!         BaseHeap = AnyHeap              heap=buddy|pool|bump (default buddy),
+//!         BaseHeap = AnyHeap              heap=buddy|exact|pool|bump (default buddy),
 //!                                         pool=first|best (the pool's fit)
 //! ```
 //!
@@ -84,7 +85,7 @@ impl KernelHeap {
 /// What the kernel command line chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeapOptions {
-    /// `heap=buddy|pool|bump`.
+    /// `heap=buddy|exact|pool|bump`.
     pub kind: HeapKind,
     /// `pool=first|best`: how the pool picks a free chunk (only the pool
     /// has a choice; the other heaps ignore it).
@@ -118,7 +119,7 @@ pub(crate) fn init() {
 pub const OPTIONS: &[KernelOption] = &[
     KernelOption {
         name: "heap",
-        values: "buddy|pool|bump",
+        values: "buddy|exact|pool|bump",
     },
     KernelOption {
         name: "pool",
@@ -146,7 +147,7 @@ pub fn options_from_command_line() -> HeapOptions {
         Some(value)
     };
     let options = HeapOptions {
-        kind: pick("heap", "buddy,pool,bump")
+        kind: pick("heap", "buddy,exact,pool,bump")
             .and_then(HeapKind::parse)
             .unwrap_or(HeapKind::Buddy),
         fit: pick("pool", "first,best")

@@ -1,7 +1,7 @@
 //! The kernel heap, in virtual memory that is mapped on demand.
 //!
 //! Chapter 2 gave the heap a fixed run of physical frames, chosen at boot.
-//! Here the heap gets a 256 MiB range of *addresses* instead
+//! Here the heap gets a 128 MiB range of *addresses* instead
 //! ([`HEAP_START`]..[`HEAP_END`]) and no frames at all. Two mechanisms make
 //! that work:
 //!
@@ -102,7 +102,7 @@ mod kernel_side {
     use core::fmt::{self, Write};
     use core::sync::atomic::{AtomicUsize, Ordering};
     use memory::frames::{Owner, FRAME_SIZE};
-    use memory::heap::{Grow, HeapKind};
+    use memory::heap::Grow;
     use memory::kernel_heap::{self, KernelHeap, HEAP};
     use memory::setup;
     use x86::bits32::paging::PTFlags;
@@ -110,6 +110,9 @@ mod kernel_side {
     // Atomics, not a lock: the fault handler reads them while the grower —
     // which runs with the heap locked — may be the code that faulted.
     static TOP: AtomicUsize = AtomicUsize::new(HEAP_START);
+    /// Frames promised to others than the heap's region (chapter 3's large
+    /// allocations): pages they may still fault in.
+    static PROMISED_ELSEWHERE: AtomicUsize = AtomicUsize::new(0);
     static MAPPED_PAGES: AtomicUsize = AtomicUsize::new(0);
     static FAULTS: AtomicUsize = AtomicUsize::new(0);
     static GROWTHS: AtomicUsize = AtomicUsize::new(0);
@@ -146,9 +149,10 @@ mod kernel_side {
     pub fn init() {
         let options = kernel_heap::options_from_command_line();
         let free_frames = setup::frames().counts().free;
-        let size = match options.kind {
-            HeapKind::Buddy => INITIAL_SIZE,
-            HeapKind::Pool | HeapKind::Bump => kernel_heap::heap_size_for(free_frames * FRAME_SIZE),
+        let size = if options.kind.grows_at_top() {
+            INITIAL_SIZE
+        } else {
+            kernel_heap::heap_size_for(free_frames * FRAME_SIZE)
         };
         let empty = window();
         let top = HEAP_START + size;
@@ -167,7 +171,6 @@ mod kernel_side {
         // yet: chapter 3 calls this before anything uses the heap.
         unsafe { kernel_heap::install(options, HEAP_START, size) };
         HEAP.set_grower(grow);
-        kernel_heap::extend_summary(summary);
         setup::count_kernel_frames_with(kernel_frames);
     }
 
@@ -187,6 +190,43 @@ mod kernel_side {
     pub struct FaultInError {
         page: Page,
         reason: &'static str,
+    }
+
+    impl FaultInError {
+        /// Why `page` could not be brought in (for others that fault pages
+        /// in on the same terms: the large allocations).
+        pub fn new(page: Page, reason: &'static str) -> Self {
+            Self { page, reason }
+        }
+    }
+
+    /// Promises `pages` frames to someone besides the heap's region, if the
+    /// free frames cover every promise made so far and these too. One
+    /// promise for everything that faults pages in: the heap's growth
+    /// checks it as well.
+    pub fn promise(pages: usize) -> bool {
+        let Some(free_frames) = setup::try_frames().map(|frames| frames.counts().free) else {
+            return false;
+        };
+        let promised = window().promised_pages() + PROMISED_ELSEWHERE.load(Ordering::Relaxed);
+        let enough = promised
+            .checked_add(pages)
+            .is_some_and(|needed| needed <= free_frames);
+        if enough {
+            PROMISED_ELSEWHERE.fetch_add(pages, Ordering::Relaxed);
+        }
+        enough
+    }
+
+    /// `pages` promised with [`promise`] got their frames, or are not
+    /// wanted any more.
+    pub fn settle(pages: usize) {
+        PROMISED_ELSEWHERE.fetch_sub(pages, Ordering::Relaxed);
+    }
+
+    /// Frames promised to others than the heap's region.
+    pub fn promised_elsewhere() -> usize {
+        PROMISED_ELSEWHERE.load(Ordering::Relaxed)
     }
 
     impl fmt::Display for FaultInError {
@@ -243,7 +283,8 @@ mod kernel_side {
         let Some(free_frames) = setup::try_frames().map(|frames| frames.counts().free) else {
             return false;
         };
-        if !current.can_grow(new_top, free_frames)
+        let free_for_the_heap = free_frames.saturating_sub(promised_elsewhere());
+        if !current.can_grow(new_top, free_for_the_heap)
             || kernel_space::ensure_tables(VirtAddr::new(current.top), VirtAddr::new(new_top))
                 .is_err()
         {
@@ -262,8 +303,9 @@ mod kernel_side {
         true
     }
 
-    /// Chapter 2's `heap:` line gains what paging adds.
-    fn summary(line: &mut dyn Write) -> fmt::Result {
+    /// Chapter 2's `heap:` line gains what paging adds (`large_allocations`
+    /// adds its own after this).
+    pub fn summary(line: &mut dyn Write) -> fmt::Result {
         let window = window();
         write!(
             line,

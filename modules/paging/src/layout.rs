@@ -12,7 +12,10 @@
 //! 0xFFC0_0000 +-------------------------------+
 //!             | scratch window: `map`/`unmap` |  the shell's playground
 //! 0xE000_0000 +-------------------------------+
-//!             | kernel heap: 256 MiB reserved |  mapped page by page, on
+//!             | large allocations: 128 MiB    |  a run of pages each, mapped
+//!             |   (runs, each + a guard page) |  on the first touch
+//! 0xD800_0000 +-------------------------------+
+//!             | kernel heap: 128 MiB reserved |  mapped page by page, on
 //!             |   ^ top grows on demand       |  the first touch (page fault)
 //! 0xD000_0000 +-------------------------------+
 //!             | unused                        |
@@ -54,8 +57,12 @@ pub const GUARD_SLOTS: usize = 64;
 pub const GUARD_END: usize = GUARD_START + GUARD_SLOTS * 2 * PAGE_SIZE;
 /// The kernel heap's reserved virtual range.
 pub const HEAP_START: usize = 0xD000_0000;
-pub const HEAP_RESERVED: usize = 256 << 20;
+pub const HEAP_RESERVED: usize = 128 << 20;
 pub const HEAP_END: usize = HEAP_START + HEAP_RESERVED;
+/// Large allocations, a run of pages each (`large_allocations.rs`): the
+/// other half of the kernel heap's 256 MiB.
+pub const LARGE_START: usize = HEAP_END;
+pub const LARGE_END: usize = LARGE_START + (128 << 20);
 /// Where the `map` and `unmap` commands may work.
 pub const SCRATCH_START: usize = 0xE000_0000;
 pub const SCRATCH_END: usize = 0xFFC0_0000;
@@ -68,7 +75,7 @@ const LOW_MEMORY_END: usize = 0x10_0000;
 // heap's start is aligned to its size (buddy blocks align to the start).
 const _: () = {
     assert!(IDENTITY_MAP_END <= GUARD_START && GUARD_END <= HEAP_START);
-    assert!(HEAP_END <= SCRATCH_START);
+    assert!(HEAP_END <= LARGE_START && LARGE_END <= SCRATCH_START);
     assert!(HEAP_RESERVED >= 64 << 20);
     assert!(HEAP_START.is_multiple_of(HEAP_RESERVED));
 };
@@ -89,6 +96,7 @@ pub enum Region {
     NoRam,
     Heap,
     HeapReserve,
+    LargeAllocations,
     GuardPages,
     Scratch,
     Unused,
@@ -113,6 +121,9 @@ impl Region {
             Region::NoRam => "no RAM here (unmapped)",
             Region::Heap => "the kernel heap",
             Region::HeapReserve => "the heap's reserve above its top (unmapped: not in use yet)",
+            Region::LargeAllocations => {
+                "large allocations (a run of pages each, mapped when touched; a guard page after each)"
+            }
             Region::GuardPages => {
                 "the heap debugger's guard pages (a sampled block ends where an unmapped page begins)"
             }
@@ -175,6 +186,7 @@ impl AddressSpaceLayout {
             GUARD_START..GUARD_END => Region::GuardPages,
             HEAP_START..HEAP_END if address < self.heap_top => Region::Heap,
             HEAP_START..HEAP_END => Region::HeapReserve,
+            LARGE_START..LARGE_END => Region::LargeAllocations,
             SCRATCH_START..SCRATCH_END => Region::Scratch,
             _ => Region::Unused,
         }

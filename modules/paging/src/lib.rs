@@ -8,8 +8,9 @@
 //! 1. protection — kernel code is read-only, the null page and the stack's
 //!    guard page are not mapped at all, so mistakes fault instead of
 //!    corrupting memory;
-//! 2. memory on demand — the heap reserves 256 MiB of addresses but gets a
-//!    frame only when a page is first touched;
+//! 2. memory on demand — the heap reserves 256 MiB of addresses (half for
+//!    its blocks, half for large allocations, a run of pages each) but gets
+//!    a frame only when a page is first touched;
 //! 3. faults you can read — every page fault is decoded, and even a kernel
 //!    stack overflow is reported, from a task with a stack of its own.
 //!
@@ -21,6 +22,7 @@
 //! 2. [`layout`] — what lives where in the kernel's address space;
 //! 3. `kernel_space` — building the tables and turning paging on;
 //! 4. [`growing_heap`] — the kernel heap that grows on page faults;
+//!    [`large_allocations`] — large requests get pages of their own;
 //!    `regions` — which region an address is in, right now;
 //! 5. `fixup` — letting a probe fault and carry on (an exception table);
 //!    `guard_pages` — KFENCE-style pages for the heap debugger;
@@ -42,6 +44,7 @@ pub mod layout;
 #[cfg(target_os = "none")]
 pub mod kernel_space;
 pub mod growing_heap;
+pub mod large_allocations;
 #[cfg(target_os = "none")]
 pub mod regions;
 #[cfg(target_os = "none")]
@@ -67,6 +70,7 @@ pub fn init() {
     page_fault::install();
     double_fault::install();
     growing_heap::init();
+    large_allocations::init();
     guard_pages::install();
     log::info!("paging on: kernel read-only where it should be, heap grows on demand");
 }

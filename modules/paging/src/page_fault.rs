@@ -151,6 +151,7 @@ mod handler {
     use super::{access, fatal_reason, FaultReport, PageFaultError};
     use crate::address::VirtAddr;
     use crate::growing_heap::{self, FaultInError};
+    use crate::large_allocations;
     use crate::{fixup, guard_pages, regions};
     use core::fmt::{self, Write};
     use core::sync::atomic::{AtomicBool, Ordering};
@@ -199,8 +200,15 @@ mod handler {
         *UNSERVED.lock() = None;
         let probe = fixup::is_probe(report.eip);
         let not_present = !report.code.contains(PageFaultError::P);
-        let served = if not_present && growing_heap::serves(report.address) {
-            match growing_heap::fault_in(report.address) {
+        let heap = not_present && growing_heap::serves(report.address);
+        let large = not_present && !heap && large_allocations::serves(report.address);
+        let served = if heap || large {
+            let result = if heap {
+                growing_heap::fault_in(report.address)
+            } else {
+                large_allocations::fault_in(report.address)
+            };
+            match result {
                 Ok(()) => true,
                 // A probe is told it faulted; anyone else cannot go on.
                 Err(_) if probe => fixup::recover(frame, report.address, report.code),

@@ -10,7 +10,7 @@ use crate::layout::{GUARD_END, GUARD_START, HEAP_END, SCRATCH_START, VGA_START};
 use crate::page_table::{MapError, Missing, Unmapped};
 use alloc::boxed::Box;
 use memory::frames::{FrameState, Owner, FRAME_SIZE};
-use memory::heap::{Heap, HeapKind};
+use memory::heap::Heap;
 use memory::kernel::boot;
 use memory::kernel::ktest::KernelTest;
 use memory::kernel::shell::{self, Outcome};
@@ -202,7 +202,7 @@ fn the_shell_cannot_free_the_kernels_frames() {
     assert_eq!(shell::execute("bench 10"), Outcome::Ran);
     let room = HEAP.lock().stats().largest_free / 2;
     let size = (frames().counts().free * FRAME_SIZE / 4).min(8 << 20);
-    let size = if HEAP.lock().kind() == HeapKind::Buddy {
+    let size = if HEAP.lock().kind().grows_at_top() {
         size
     } else {
         size.min(room)

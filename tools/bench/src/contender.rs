@@ -12,7 +12,7 @@
 use crate::arena::Arena;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
-use memory::heap::{buddy, BuddyHeap, BumpHeap, Fit, Heap, PoolHeap, SlabHeap};
+use memory::heap::{buddy, exact, BuddyHeap, BumpHeap, ExactHeap, Fit, Heap, PoolHeap, SlabHeap};
 
 /// An allocator under test.
 pub trait Contender: GlobalAlloc + Sync {
@@ -69,6 +69,24 @@ impl StrataHeap for SlabHeap<BuddyHeap> {
     const BLOCK_HEADER: usize = 0;
     fn empty() -> Self {
         Self::default()
+    }
+}
+
+impl StrataHeap for ExactHeap {
+    type Heap = Self;
+    const NAME: &'static str = "strata-exact";
+    const BLOCK_HEADER: usize = exact::HEADER_SIZE;
+    fn empty() -> Self {
+        Self::new()
+    }
+}
+
+impl StrataHeap for SlabHeap<ExactHeap> {
+    type Heap = Self;
+    const NAME: &'static str = "strata-slab-exact";
+    const BLOCK_HEADER: usize = 0;
+    fn empty() -> Self {
+        Self::new(ExactHeap::new(), true)
     }
 }
 
@@ -154,6 +172,10 @@ unsafe impl<S: StrataHeap> GlobalAlloc for Strata<S> {
 pub type StrataBuddy = Strata<BuddyHeap>;
 /// The buddy heap with slabs in front (the kernel's default).
 pub type StrataSlab = Strata<SlabHeap<BuddyHeap>>;
+/// The exact-fit buddy heap (`heap=exact`).
+pub type StrataExact = Strata<ExactHeap>;
+/// The exact-fit heap with slabs in front.
+pub type StrataSlabExact = Strata<SlabHeap<ExactHeap>>;
 /// Strata's pool, first fit (the default, `pool=first`).
 pub type StrataPool = Strata<PoolHeap>;
 /// Strata's pool, best fit (`pool=best`).

@@ -11,6 +11,8 @@
 //! - [`workloads`]: random actions, heap efficiency, the cycle-counting
 //!   microbenchmark and fixed-size pairs, all seeded;
 //! - [`frames`]: the physical frame allocator's figures;
+//! - [`large`]: blocks of 64 KiB to 16 MiB, in a heap or in chapter 3's
+//!   page runs, with the frames each way holds;
 //! - [`report`]: tables with ratios, the CSV file and the target checks.
 //!
 //! The method follows talc's published benchmarks (random actions, heap
@@ -20,5 +22,6 @@
 pub mod arena;
 pub mod contender;
 pub mod frames;
+pub mod large;
 pub mod report;
 pub mod workloads;

@@ -43,6 +43,21 @@ impl Results {
         });
     }
 
+    /// Repeats every figure of `allocator` under the name `alias` (the
+    /// kernel's default heap is also shown as `strata-default`).
+    pub fn alias(&mut self, allocator: &str, alias: &'static str) {
+        let copies: Vec<Figure> = self
+            .figures
+            .iter()
+            .filter(|figure| figure.allocator == allocator)
+            .map(|figure| Figure {
+                allocator: alias,
+                ..figure.clone()
+            })
+            .collect();
+        self.figures.extend(copies);
+    }
+
     pub fn get(&self, workload: &str, param: &str, allocator: &str, metric: &str) -> Option<f64> {
         self.figures
             .iter()

@@ -369,6 +369,7 @@ pub struct Workloads {
     pub heap_efficiency: fn(&Arena, &Plan, (usize, usize)) -> Efficiency,
     pub microbench: fn(&Arena, &Plan, u64, Duration, &mut CycleSamples),
     pub pair: fn(&Arena, &Plan, usize, u64) -> f64,
+    pub large: fn(&Arena, u64, (usize, usize)) -> crate::large::LargeFigures,
 }
 
 impl Workloads {
@@ -380,6 +381,7 @@ impl Workloads {
             heap_efficiency: heap_efficiency::<C>,
             microbench: microbench::<C>,
             pair: pair::<C>,
+            large: crate::large::large_heap::<C>,
         }
     }
 }

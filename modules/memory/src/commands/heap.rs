@@ -141,7 +141,7 @@ fn alloc<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     let id = blocks
         .insert(Block { address, layout })
         .expect("room checked above, with the lock held");
-    let usable = HEAP.lock().usable_size(pointer).unwrap_or(0);
+    let usable = HEAP.usable_size(pointer).unwrap_or(0);
     kernel::shell::print_summary(format_args!(
         "alloc: handle={id} address={address:#010x} size={size} usable={usable} align={align}"
     ));

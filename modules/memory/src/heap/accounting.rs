@@ -39,6 +39,14 @@ impl Accounting {
         self.allocations -= 1;
     }
 
+    /// The heap's own bookkeeping took `added` bytes and gave back
+    /// `removed` (the exact-fit heap's bitmap, when it is built or moved):
+    /// used, but not an allocation anyone asked for.
+    pub(super) fn bookkeeping(&mut self, added: usize, removed: usize) {
+        self.used = self.used + added - removed;
+        self.peak_used = self.peak_used.max(self.used);
+    }
+
     /// A block changed size in place.
     pub(super) fn resized(
         &mut self, (old_block, new_block): (usize, usize),

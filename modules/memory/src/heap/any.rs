@@ -1,13 +1,13 @@
-//! One heap chosen at boot: `heap=buddy|pool|bump` on the kernel command line
+//! One heap chosen at boot: `heap=exact|buddy|pool|bump` on the kernel command line
 //! (and, for the pool, `pool=first|best`).
 //!
 //! A `#[global_allocator]` is a single static, fixed at compile time, so the
 //! choice is made one level down: the static holds an [`AnyHeap`], an enum of
-//! the three heaps, which forwards every call to the one that was picked.
+//! the four heaps, which forwards every call to the one that was picked.
 
 use super::{
-    BlockInfo, BuddyHeap, BumpHeap, Fit, Grow, Heap, HeapError, HeapStats, Inspect, PoolHeap,
-    Traced,
+    BlockInfo, BuddyHeap, BumpHeap, ExactHeap, Fit, Grow, Heap, HeapError, HeapStats, Inspect,
+    PoolHeap, Traced,
 };
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -15,21 +15,34 @@ use core::ptr::NonNull;
 /// Which heap to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeapKind {
+    Exact,
     Buddy,
     Pool,
     Bump,
 }
 
 impl HeapKind {
-    pub const ALL: [HeapKind; 3] = [HeapKind::Buddy, HeapKind::Pool, HeapKind::Bump];
+    pub const ALL: [HeapKind; 4] = [
+        HeapKind::Exact,
+        HeapKind::Buddy,
+        HeapKind::Pool,
+        HeapKind::Bump,
+    ];
 
     /// Parses the value of `heap=` on the kernel command line.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.name() == text)
     }
 
+    /// Whether the heap can move the end of its region up ([`Grow`]): the
+    /// two buddy heaps can; the pool and the bump heap get a fixed region.
+    pub fn grows_at_top(self) -> bool {
+        matches!(self, HeapKind::Exact | HeapKind::Buddy)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
+            HeapKind::Exact => "exact",
             HeapKind::Buddy => "buddy",
             HeapKind::Pool => "pool",
             HeapKind::Bump => "bump",
@@ -37,8 +50,14 @@ impl HeapKind {
     }
 }
 
-/// The buddy, pool or bump heap.
+/// The exact-fit, buddy, pool or bump heap.
+///
+/// The variants differ in size (the exact-fit heap keeps a bitmap's place
+/// per region), but there is one `AnyHeap`, in a static: boxing the large
+/// one would need a heap to hold the heap.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyHeap {
+    Exact(ExactHeap),
     Buddy(BuddyHeap),
     Pool(PoolHeap),
     Bump(BumpHeap),
@@ -49,6 +68,7 @@ impl AnyHeap {
     /// policy (the other heaps have none and ignore it).
     pub const fn new(kind: HeapKind, fit: Fit) -> Self {
         match kind {
+            HeapKind::Exact => AnyHeap::Exact(ExactHeap::new()),
             HeapKind::Buddy => AnyHeap::Buddy(BuddyHeap::new()),
             HeapKind::Pool => AnyHeap::Pool(PoolHeap::with_fit(fit)),
             HeapKind::Bump => AnyHeap::Bump(BumpHeap::new()),
@@ -57,6 +77,7 @@ impl AnyHeap {
 
     pub fn kind(&self) -> HeapKind {
         match self {
+            AnyHeap::Exact(_) => HeapKind::Exact,
             AnyHeap::Buddy(_) => HeapKind::Buddy,
             AnyHeap::Pool(_) => HeapKind::Pool,
             AnyHeap::Bump(_) => HeapKind::Bump,
@@ -67,12 +88,13 @@ impl AnyHeap {
     pub fn fit(&self) -> Option<Fit> {
         match self {
             AnyHeap::Pool(pool) => Some(pool.fit()),
-            AnyHeap::Buddy(_) | AnyHeap::Bump(_) => None,
+            AnyHeap::Exact(_) | AnyHeap::Buddy(_) | AnyHeap::Bump(_) => None,
         }
     }
 
     fn inner(&self) -> &dyn Inspect {
         match self {
+            AnyHeap::Exact(heap) => heap,
             AnyHeap::Buddy(heap) => heap,
             AnyHeap::Pool(heap) => heap,
             AnyHeap::Bump(heap) => heap,
@@ -81,6 +103,7 @@ impl AnyHeap {
 
     fn inner_mut(&mut self) -> &mut dyn Inspect {
         match self {
+            AnyHeap::Exact(heap) => heap,
             AnyHeap::Buddy(heap) => heap,
             AnyHeap::Pool(heap) => heap,
             AnyHeap::Bump(heap) => heap,
@@ -143,11 +166,12 @@ impl Inspect for AnyHeap {
     }
 }
 
-/// Only the buddy heap grows at its top; the pool and the bump heap get a
-/// fixed region.
+/// The two buddy heaps grow at their top; the pool and the bump heap get
+/// a fixed region.
 impl Grow for AnyHeap {
     fn growth_for(&self, layout: Layout) -> Option<usize> {
         match self {
+            AnyHeap::Exact(heap) => heap.growth_for(layout),
             AnyHeap::Buddy(heap) => heap.growth_for(layout),
             AnyHeap::Pool(_) | AnyHeap::Bump(_) => None,
         }
@@ -156,6 +180,8 @@ impl Grow for AnyHeap {
     unsafe fn extend_top(&mut self, bytes: usize) -> Result<(), HeapError> {
         match self {
             // SAFETY: the caller's promise is passed on unchanged.
+            AnyHeap::Exact(heap) => unsafe { heap.extend_top(bytes) },
+            // SAFETY: as above.
             AnyHeap::Buddy(heap) => unsafe { heap.extend_top(bytes) },
             AnyHeap::Pool(_) | AnyHeap::Bump(_) => {
                 Err(HeapError::Unsupported("growing a region in place"))

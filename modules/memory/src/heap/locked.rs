@@ -18,9 +18,11 @@
 //! allocation does not fit, the grower may make the heap bigger (chapter 3
 //! extends its top into virtual memory that is mapped on demand), and the
 //! allocation is tried once more before it fails. `growth.rs` explains the
-//! mechanism.
+//! mechanism. And it can be given somewhere else for large requests
+//! ([`LockedHeap::set_large`]; chapter 3 gives each a run of pages), as
+//! `large.rs` explains.
 
-use super::{CallSite, Grower, HeapError, HeapStats, Traced};
+use super::{CallSite, Grower, HeapError, HeapStats, LargeAllocations, Traced};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,6 +36,7 @@ pub struct LockedHeap<H> {
     heap: IrqMutex<H>,
     reporter: spin::Once<ErrorReporter>,
     grower: spin::Once<Grower<H>>,
+    large: spin::Once<&'static dyn LargeAllocations>,
     errors_reported: AtomicUsize,
     /// Whether `GlobalAlloc` calls find their return addresses.
     record_call_sites: AtomicBool,
@@ -48,6 +51,7 @@ impl<H: Traced> LockedHeap<H> {
             heap: IrqMutex::new(heap),
             reporter: spin::Once::new(),
             grower: spin::Once::new(),
+            large: spin::Once::new(),
             errors_reported: AtomicUsize::new(0),
             record_call_sites: AtomicBool::new(false),
             last_failure: IrqMutex::new(None),
@@ -76,12 +80,41 @@ impl<H: Traced> LockedHeap<H> {
         self.grower.call_once(|| grower);
     }
 
+    /// Sends requests of at least `large.threshold()` bytes to `large`
+    /// from now on (once; later calls are ignored).
+    pub fn set_large(&self, large: &'static dyn LargeAllocations) {
+        self.large.call_once(|| large);
+    }
+
+    /// Where large requests go, if anywhere.
+    pub fn large(&self) -> Option<&'static dyn LargeAllocations> {
+        self.large.get().copied()
+    }
+
+    /// The large-allocation service, if `layout` is for it.
+    fn large_for(&self, layout: Layout) -> Option<&'static dyn LargeAllocations> {
+        self.large()
+            .filter(|large| layout.size() >= large.threshold())
+    }
+
+    /// The large-allocation service, if `pointer` is one of its blocks.
+    fn large_owning(&self, pointer: NonNull<u8>) -> Option<&'static dyn LargeAllocations> {
+        self.large()
+            .filter(|large| large.owns(pointer.as_ptr() as usize))
+    }
+
     /// Allocates like `GlobalAlloc::alloc` (growing the heap if it can), but
     /// returns the error: for the shell's `alloc`, which prints it. The
     /// caller's file and line are the block's call site.
     #[track_caller]
     pub fn allocate(&self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
         let site = CallSite::caller();
+        if let Some(pointer) = self
+            .large_for(layout)
+            .and_then(|large| large.allocate(layout).ok())
+        {
+            return Ok(pointer);
+        }
         self.with_growth(layout, |heap| heap.allocate_at(layout, site))
     }
 
@@ -90,7 +123,18 @@ impl<H: Traced> LockedHeap<H> {
     #[track_caller]
     pub fn deallocate(&self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
         let site = CallSite::caller();
-        self.heap.lock().deallocate_at(pointer, layout, site)
+        match self.large_owning(pointer) {
+            Some(large) => large.deallocate(pointer),
+            None => self.heap.lock().deallocate_at(pointer, layout, site),
+        }
+    }
+
+    /// How many bytes from `pointer` may be used, wherever it lives.
+    pub fn usable_size(&self, pointer: NonNull<u8>) -> Result<usize, HeapError> {
+        match self.large_owning(pointer) {
+            Some(large) => large.usable_size(pointer),
+            None => self.heap.lock().usable_size(pointer),
+        }
     }
 
     /// Makes `GlobalAlloc` calls record the return addresses above them.
@@ -149,6 +193,33 @@ impl<H: Traced> LockedHeap<H> {
     }
 }
 
+impl<H: Traced> LockedHeap<H> {
+    /// Moves a block between the heap and the large allocations (or within
+    /// the large allocations): allocate, copy, free.
+    ///
+    /// # Safety
+    /// As for `GlobalAlloc::realloc`: `pointer` is live with `layout`.
+    unsafe fn move_block(
+        &self, pointer: NonNull<u8>, layout: Layout, new_layout: Layout,
+    ) -> *mut u8 {
+        // SAFETY: `new_layout` has the old alignment and a size that is
+        // valid for it (or is the old layout).
+        let new = unsafe { self.alloc(new_layout) };
+        if !new.is_null() {
+            // SAFETY: both blocks are live, distinct and at least this long.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    pointer.as_ptr(),
+                    new,
+                    layout.size().min(new_layout.size()),
+                );
+                self.dealloc(pointer.as_ptr(), layout);
+            }
+        }
+        new
+    }
+}
+
 /// Frames above a `GlobalAlloc` method to skip before keeping return
 /// addresses. None: at the kernel's opt-level, `alloc`'s plumbing
 /// (`__rust_alloc`, `exchange_malloc`, `RawVec`...) is one or two frames, so
@@ -163,6 +234,12 @@ const GLOBAL_ALLOC_FRAMES: usize = 0;
 // the heap untouched.
 unsafe impl<H: Traced> GlobalAlloc for LockedHeap<H> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if let Some(pointer) = self
+            .large_for(layout)
+            .and_then(|large| large.allocate(layout).ok())
+        {
+            return pointer.as_ptr();
+        }
         let site = self.global_alloc_site();
         let result = self.with_growth(layout, |heap| heap.allocate_at(layout, site));
         match result {
@@ -182,6 +259,12 @@ unsafe impl<H: Traced> GlobalAlloc for LockedHeap<H> {
         let Some(pointer) = NonNull::new(pointer) else {
             return self.report(&HeapError::InvalidPointer { address: 0 });
         };
+        if let Some(large) = self.large_owning(pointer) {
+            if let Err(error) = large.deallocate(pointer) {
+                self.report(&error);
+            }
+            return;
+        }
         let site = self.global_alloc_site();
         // The guard is dropped at the end of the statement, before reporting.
         let result = self.heap.lock().deallocate_at(pointer, layout, site);
@@ -196,6 +279,22 @@ unsafe impl<H: Traced> GlobalAlloc for LockedHeap<H> {
             return null_mut();
         };
         let new_layout = Layout::from_size_align(new_size, layout.align()).unwrap_or(layout);
+        let large_old = self.large_owning(pointer);
+        // Not a live large block (freed already?): refuse before anything
+        // reads it.
+        if let Some(Err(error)) = large_old.map(|large| large.usable_size(pointer)) {
+            self.report(&error);
+            return null_mut();
+        }
+        match (large_old, self.large_for(new_layout)) {
+            (None, None) => {}
+            (Some(large), Some(_)) if large.resize_in_place(pointer, new_size).is_ok() => {
+                return pointer.as_ptr();
+            }
+            // SAFETY: the caller's promises for `realloc` are those of
+            // `move_block`.
+            _ => return unsafe { self.move_block(pointer, layout, new_layout) },
+        }
         let site = self.global_alloc_site();
         let result = self.with_growth(new_layout, |heap| {
             heap.reallocate_at(pointer, layout, new_size, site)
@@ -219,6 +318,7 @@ mod tests {
     use super::*;
     use crate::heap::model_tests::Arena;
     use crate::heap::{BuddyHeap, Grow, Heap};
+    use std::boxed::Box;
     use std::sync::atomic::AtomicUsize as Counter;
 
     static SEEN: Counter = Counter::new(0);
@@ -255,6 +355,93 @@ mod tests {
             assert_eq!(locked.errors_reported(), 1, "running out is not a misuse");
         }
         assert_eq!(locked.try_stats().unwrap().used, 0);
+    }
+
+    /// A stand-in for chapter 3's page runs: a second heap over its own
+    /// arena, for requests of 1 KiB and more.
+    struct SecondHeap {
+        heap: spin::Mutex<BuddyHeap>,
+        range: (usize, usize),
+    }
+
+    impl LargeAllocations for SecondHeap {
+        fn threshold(&self) -> usize {
+            1024
+        }
+        fn owns(&self, address: usize) -> bool {
+            (self.range.0..self.range.1).contains(&address)
+        }
+        fn allocate(&self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
+            self.heap.lock().allocate(layout)
+        }
+        fn deallocate(&self, pointer: NonNull<u8>) -> Result<(), HeapError> {
+            let any = Layout::new::<u8>();
+            self.heap.lock().deallocate(pointer, any)
+        }
+        fn resize_in_place(&self, pointer: NonNull<u8>, new_size: usize) -> Result<(), HeapError> {
+            let fits = self.heap.lock().usable_size(pointer)? >= new_size;
+            fits.then_some(()).ok_or(HeapError::OutOfMemory {
+                size: new_size,
+                align: 1,
+            })
+        }
+        fn usable_size(&self, pointer: NonNull<u8>) -> Result<usize, HeapError> {
+            self.heap.lock().usable_size(pointer)
+        }
+    }
+
+    #[test]
+    fn large_requests_go_elsewhere_and_move_back_when_they_shrink() {
+        let (small, large) = (Arena::new(1 << 16), Arena::new(1 << 16));
+        let locked = LockedHeap::new(BuddyHeap::new());
+        let mut second = BuddyHeap::new();
+        // SAFETY: the arenas outlive both heaps (dropped at the end).
+        unsafe {
+            locked
+                .lock()
+                .add_region(small.start(), small.len())
+                .unwrap();
+            second.add_region(large.start(), large.len()).unwrap();
+        }
+        let service: &'static SecondHeap = Box::leak(Box::new(SecondHeap {
+            heap: spin::Mutex::new(second),
+            range: (large.start(), large.start() + large.len()),
+        }));
+        locked.set_large(service);
+        let in_large = |pointer: *mut u8| service.owns(pointer as usize);
+        let layout = |size| Layout::from_size_align(size, 8).unwrap();
+        // SAFETY: valid layouts; every block is freed once (the second free
+        // below is on purpose and must be refused).
+        unsafe {
+            let big = locked.alloc(layout(2000));
+            assert!(in_large(big));
+            assert_eq!(locked.lock().stats().allocations, 0, "not in the heap");
+            big.write_bytes(5, 2000);
+            let bigger = locked.realloc(big, layout(2000), 3000);
+            assert!(in_large(bigger));
+            let shrunk = locked.realloc(bigger, layout(3000), 100);
+            assert!(!in_large(shrunk), "back in the heap");
+            assert!((0..100).all(|i| *shrunk.add(i) == 5), "contents moved");
+            let grown = locked.realloc(shrunk, layout(100), 5000);
+            assert!(in_large(grown));
+            assert!((0..100).all(|i| *grown.add(i) == 5));
+            let grown = NonNull::new(grown).unwrap();
+            assert_eq!(locked.usable_size(grown), service.usable_size(grown));
+            locked.deallocate(grown, layout(5000)).unwrap();
+            assert!(matches!(
+                locked.deallocate(grown, layout(5000)),
+                Err(HeapError::DoubleFree { .. })
+            ));
+            let reported = locked.errors_reported();
+            assert!(locked.realloc(grown.as_ptr(), layout(5000), 100).is_null());
+            assert_eq!(
+                locked.errors_reported(),
+                reported + 1,
+                "a stale pointer is reported"
+            );
+        }
+        assert_eq!(locked.lock().stats().allocations, 0);
+        assert_eq!(service.heap.lock().stats().allocations, 0);
     }
 
     #[test]

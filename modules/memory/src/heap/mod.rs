@@ -4,14 +4,15 @@
 //! allocates (a `Box<Task>`, a `Vec` that grows, a `String`) is far smaller,
 //! so a *heap* takes a few large regions of memory and carves them up.
 //!
-//! This chapter has three heaps, one per file or folder, all behind the
+//! This chapter has four heaps, one per file or folder, all behind the
 //! [`Heap`] trait:
 //!
 //! | heap | file | allocate | free | good for |
 //! |------|------|----------|------|-----------|
 //! | [`BumpHeap`] | `bump.rs` | move a pointer | only all at once | boot-time tables, arenas |
 //! | [`PoolHeap`] | `pool/` | first or best fit in a free list | coalesce with both neighbours | any sizes, little waste |
-//! | [`BuddyHeap`] | `buddy/` | split a power of two | merge with the buddy | the kernel heap: no search |
+//! | [`BuddyHeap`] | `buddy/` | split a power of two | merge with the buddy | no search: the kernel's default, and the lab's heap |
+//! | [`ExactHeap`] | `exact/` | split, then give back the unused tail | merge every piece with its buddy | little waste (`heap=exact`) |
 //!
 //! **The interface, in layers.** [`Heap`] is the core, what a heap must do
 //! and what a student writes: take a region, allocate, free, reallocate,
@@ -22,6 +23,7 @@
 //! |-------|------|----------|
 //! | [`Inspect`] (`inspect.rs`) | walk the blocks, check every header | `heapmap`, `heap check`, the slabs and the debugger above a heap |
 //! | [`Grow`] (`growth.rs`) | move the last region's end up | chapter 3's heap, through [`Grower`] |
+//! | [`LargeAllocations`] (`large.rs`) | serve large requests apart from the heap | chapter 3's page runs, through `LockedHeap::set_large` |
 //! | [`Traced`] (`call_site.rs`) | hear where each request came from | the heap debugger |
 //!
 //! Two *wrappers* stack on a heap, each a `Heap` itself: slabs in front for
@@ -41,10 +43,12 @@ mod accounting;
 mod regions;
 mod inspect;
 mod growth;
+mod large;
 mod call_site;
 pub mod bump;
 pub mod pool;
 pub mod buddy;
+pub mod exact;
 mod any;
 pub mod slab;
 pub mod debug;
@@ -58,8 +62,10 @@ pub use buddy::BuddyHeap;
 pub use bump::BumpHeap;
 pub use call_site::{CallSite, Traced, RETURN_CHAIN};
 pub use debug::{DebugHeap, DebugMode};
+pub use exact::ExactHeap;
 pub use growth::{Grow, Grower};
 pub use inspect::{BlockInfo, Inspect};
+pub use large::LargeAllocations;
 pub use locked::LockedHeap;
 pub use pool::{Fit, PoolHeap};
 pub use slab::SlabHeap;
@@ -186,7 +192,7 @@ impl HeapStats {
 /// memory it may use. Everything else checks its arguments, so a wrong pointer
 /// comes back as an `Err`, not as corruption.
 pub trait Heap {
-    /// A short name: `buddy`, `pool` or `bump`.
+    /// A short name: `buddy`, `exact`, `pool` or `bump`.
     fn name(&self) -> &'static str;
 
     /// Hands `[start, start + size)` to the heap. A heap starts empty; the

@@ -1,8 +1,8 @@
 //! Property tests: every heap against a simple model.
 //!
 //! proptest generates random sequences of allocate / free / reallocate /
-//! add-region operations (or, for the buddy heap, growth at the top of its
-//! region whenever an allocation fails). The model is just the list of live blocks with the
+//! add-region operations (or, for the buddy heaps, growth at the top of
+//! their region whenever an allocation fails). The model is just the list of live blocks with the
 //! byte each was filled with. After every step the test checks:
 //!
 //! - every live block is aligned, at least as large as asked
@@ -14,11 +14,12 @@
 //! - a double free and a foreign pointer are refused without any change;
 //!
 //! and at the end, after freeing everything, the heap is back in exactly
-//! its initial state (for the buddy heap: one maximal block per region).
+//! its initial state (for the buddy heaps: one maximal block per region;
+//! a grown heap is compared with a fresh one grown the same way).
 
 use super::{
-    BuddyHeap, BumpHeap, DebugHeap, DebugMode, Fit, Grow, HeapError, HeapStats, Inspect, PoolHeap,
-    SlabHeap,
+    BuddyHeap, BumpHeap, DebugHeap, DebugMode, ExactHeap, Fit, Grow, HeapError, HeapStats, Inspect,
+    PoolHeap, SlabHeap,
 };
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -159,6 +160,7 @@ fn run_against_model<H: Inspect + Default>(
     // SAFETY: the arenas are kept until the heap is dropped at the end.
     unsafe { heap.add_region(arenas[0].start(), initial_len) }.unwrap();
     let mut initial: HeapStats = heap.stats();
+    let mut growths = Vec::new();
     let mut live: Vec<Live> = Vec::new();
     let mut next_fill = 1u8;
 
@@ -185,7 +187,8 @@ fn run_against_model<H: Inspect + Default>(
                                 .map_err(|e| TestCaseError::fail(format!("extend_top: {e}")))?;
                             before = heap.stats();
                             prop_assert_eq!(before.total, initial.total + bytes);
-                            initial = fresh_stats::<H>(before.total)?;
+                            growths.push(bytes);
+                            initial = grown_stats::<H>(initial_len, limit, &growths, extend_top)?;
                             result = heap.allocate(layout);
                             prop_assert!(result.is_ok(), "no room after growing: {:?}", result);
                         }
@@ -277,6 +280,7 @@ fn run_against_model<H: Inspect + Default>(
                 // The state to return to now includes the new region's
                 // free blocks (adding a region only ever adds free blocks).
                 initial.total = after.total;
+                initial.used += after.used - before.used;
                 for (class, count) in initial.free_blocks.iter_mut().enumerate() {
                     *count += after.free_blocks[class] - before.free_blocks[class];
                 }
@@ -312,7 +316,8 @@ fn run_against_model<H: Inspect + Default>(
         settle(&mut heap);
     }
     let end = heap.stats();
-    prop_assert_eq!(end.used, 0);
+    // A heap's own bookkeeping (the exact-fit heap's bitmap) stays used.
+    prop_assert_eq!(end.used, initial.used);
     prop_assert_eq!(end.allocations, 0);
     prop_assert_eq!(
         end.free_blocks,
@@ -326,14 +331,25 @@ fn run_against_model<H: Inspect + Default>(
     Ok(())
 }
 
-/// The statistics of a fresh heap of `len` bytes: what a grown heap must
-/// come back to once everything is freed.
-fn fresh_stats<H: Inspect + Default>(len: usize) -> Result<HeapStats, TestCaseError> {
-    let arena = Arena::new(len);
+/// The statistics of a fresh heap of `len` bytes grown by `growths`, in
+/// an arena of `limit`: what a grown heap must come back to once
+/// everything is freed.
+fn grown_stats<H: Inspect + Default>(
+    len: usize, limit: usize, growths: &[usize],
+    extend_top: unsafe fn(&mut H, usize) -> Result<(), HeapError>,
+) -> Result<HeapStats, TestCaseError> {
+    let arena = Arena::new(limit);
     let mut heap = H::default();
-    // SAFETY: the arena outlives the heap, which is dropped here.
-    unsafe { heap.add_region(arena.start(), len) }
-        .map_err(|e| TestCaseError::fail(format!("add_region: {e}")))?;
+    // SAFETY: the arena outlives the heap, which is dropped here, and the
+    // growths stayed within `limit` when the heap under test made them.
+    unsafe {
+        heap.add_region(arena.start(), len)
+            .map_err(|e| TestCaseError::fail(format!("add_region: {e}")))?;
+        for &bytes in growths {
+            extend_top(&mut heap, bytes)
+                .map_err(|e| TestCaseError::fail(format!("extend_top: {e}")))?;
+        }
+    }
     Ok(heap.stats())
 }
 
@@ -391,6 +407,23 @@ proptest! {
     }
 
     #[test]
+    fn exact_heap_matches_the_model(
+        len in prop_oneof![Just(65536usize), Just(4096 * 5 + 2016), Just(8192)],
+        operations in prop::collection::vec(operation(), 1..120),
+    ) {
+        run_against_model(ExactHeap::new(), ExactHeap::check_integrity, len, Growth::Regions, &operations, None)?;
+    }
+
+    #[test]
+    fn exact_heap_grown_at_the_top_matches_the_model(
+        len in prop_oneof![Just(4096usize), Just(4096 + 992), Just(1024)],
+        operations in prop::collection::vec(operation(), 1..120),
+    ) {
+        let growth = at_the_top(256 * 1024);
+        run_against_model(ExactHeap::new(), ExactHeap::check_integrity, len, growth, &operations, None)?;
+    }
+
+    #[test]
     fn pool_heap_matches_the_model(
         len in prop_oneof![Just(65536usize), Just(5000), Just(8192)],
         operations in prop::collection::vec(operation(), 1..120),
@@ -427,6 +460,17 @@ proptest! {
         let settle: Settle<SlabHeap<BuddyHeap>> = |heap| { heap.release_empty_slabs(); };
         let growth = at_the_top(256 * 1024);
         run_against_model(SlabHeap::default(), Inspect::check_integrity, len, growth, &operations, Some(settle))?;
+    }
+
+    #[test]
+    fn slabs_over_a_growing_exact_heap_match_the_model(
+        len in prop_oneof![Just(4096usize), Just(4096 + 992)],
+        operations in prop::collection::vec(operation(), 1..120),
+    ) {
+        let settle: Settle<SlabHeap<ExactHeap>> = |heap| { heap.release_empty_slabs(); };
+        let growth = at_the_top(256 * 1024);
+        let heap = SlabHeap::new(ExactHeap::new(), true);
+        run_against_model(heap, Inspect::check_integrity, len, growth, &operations, Some(settle))?;
     }
 
     #[test]

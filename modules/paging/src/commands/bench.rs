@@ -8,7 +8,6 @@
 //! benchmarks (`make bench`) measure the same code natively.
 
 use crate::address::{VirtAddr, PAGE_SIZE};
-use crate::growing_heap;
 use crate::kernel_space;
 use core::alloc::{GlobalAlloc, Layout};
 use memory::frames::Owner;
@@ -29,11 +28,10 @@ const DEFAULT_ROUNDS: u64 = 1000;
 const MAX_ROUNDS: u64 = 100_000;
 /// Heap requests cycle through these sizes.
 const SIZES: [usize; 5] = [16, 64, 256, 1024, 4096];
-/// Sizes tried, largest first, for the block whose pages are faulted in:
-/// larger than anything the heap has needed so far, so that most of its
-/// pages are new. One page less than a power of two, so that with its
-/// header and page alignment the buddy heap serves it from a block of
-/// exactly that power of two.
+/// Sizes tried, largest first, for the block whose pages are faulted in.
+/// All are large allocations, a run of pages of their own
+/// (`large_allocations.rs`), so every page is new (smaller machines fall
+/// back to the smaller sizes).
 const FAULT_BLOCKS: [usize; 3] = [
     (4 << 20) - PAGE_SIZE,
     (1 << 20) - PAGE_SIZE,
@@ -147,9 +145,8 @@ fn faulted_pages() -> (u64, u64) {
     }) else {
         return (0, 0);
     };
-    let mut fault_cycles = 0;
+    let (mut fault_cycles, mut faulted) = (0, 0);
     let start = block.as_ptr() as usize;
-    let faults_before = growing_heap::counters().faults;
     for page in (start..start + layout.size()).step_by(PAGE_SIZE) {
         if kernel_space::translate(VirtAddr::new(page)).is_ok() {
             continue;
@@ -159,9 +156,9 @@ fn faulted_pages() -> (u64, u64) {
         // until it is freed below; the heap's fault handler maps it.
         unsafe { (page as *mut u8).write_volatile(0) };
         fault_cycles += cycles() - before;
+        faulted += u64::from(kernel_space::translate(VirtAddr::new(page)).is_ok());
     }
-    let faults_after = growing_heap::counters().faults;
     // SAFETY: allocated above with `layout`, freed once.
     unsafe { HEAP.dealloc(block.as_ptr(), layout) };
-    (fault_cycles, (faults_after - faults_before) as u64)
+    (fault_cycles, faulted)
 }

@@ -2,6 +2,7 @@
 
 use crate::address::{Indices, PAGE_SIZE};
 use crate::kernel_space::{self, space};
+use crate::large_allocations;
 use crate::page_table::{describe_flags, MappedRun, Missing};
 use crate::regions;
 use memory::kernel::println;
@@ -77,6 +78,21 @@ fn pages<'a>(args: &mut Args<'a>) -> Result<(), CommandError<'a>> {
     }
     if count > MAX_RUNS {
         println!("  ... and {} more ranges", count - MAX_RUNS);
+    }
+    let (runs, live) = large_allocations::snapshot();
+    println!(
+        "Large allocations: {live} runs of pages ({} mapped), each followed by a guard page:",
+        large_allocations::mapped_pages()
+    );
+    for run in &runs[..live] {
+        println!(
+            "  {:#010x}-{:#010x}  {:>9}  {} pages for {} bytes",
+            run.start,
+            run.end(),
+            ByteSize((run.end() - run.start) as u64),
+            run.pages,
+            run.size
+        );
     }
     Ok(())
 }

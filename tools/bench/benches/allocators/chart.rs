@@ -8,9 +8,13 @@ use strata_bench::report::Results;
 
 /// One per allocator, in the order of `ALLOCATORS` (an allocator without
 /// a colour would be left out of the chart).
-const COLOURS: [RGBColor; 8] = [
+const COLOURS: [RGBColor; 12] = [
     RGBColor(214, 39, 40),
     RGBColor(140, 86, 75),
+    RGBColor(23, 190, 207),
+    RGBColor(127, 127, 127),
+    RGBColor(0, 0, 0),
+    RGBColor(255, 187, 120),
     RGBColor(255, 127, 14),
     RGBColor(227, 119, 194),
     RGBColor(188, 189, 34),

@@ -17,14 +17,15 @@ use peers::{BuddySystemPeer, LinkedListPeer, TalcPeer};
 use std::path::PathBuf;
 use strata_bench::arena::{Arena, ARENA_SIZE};
 use strata_bench::contender::{
-    Contender, StrataBuddy, StrataBump, StrataPool, StrataPoolBest, StrataSlab,
+    Contender, StrataBuddy, StrataBump, StrataExact, StrataPool, StrataPoolBest, StrataSlab,
+    StrataSlabExact,
 };
-use strata_bench::frames;
 use strata_bench::report::{Better, Results};
 use strata_bench::workloads::{
     self, percentiles, CycleSamples, Plan, Workloads, EFFICIENCY_SIZES, PERCENTILES,
     SMALL_OBJECT_ARENA,
 };
+use strata_bench::{frames, large};
 
 /// Maximum allocation sizes for random actions.
 const RANDOM_ACTION_SIZES: [usize; 5] = [200, 1000, 3000, 10_000, 30_000];
@@ -32,9 +33,19 @@ const RANDOM_ACTION_SIZES: [usize; 5] = [200, 1000, 3000, 10_000, 30_000];
 const PAIR_SIZES: [usize; 5] = [16, 64, 256, 1024, 4096];
 
 const SUBJECT: &str = StrataBuddy::NAME;
-const ALLOCATORS: [&str; 8] = [
+/// What the kernel runs by default (`heap=buddy slab=on`): slabs in front
+/// of the buddy heap. Its figures are repeated under [`DEFAULT`].
+const DEFAULT_HEAP: &str = StrataSlab::NAME;
+const DEFAULT: &str = "strata-default";
+/// Chapter 3's page runs, in the `large` workload only.
+const RUNS: &str = "strata-runs";
+const ALLOCATORS: [&str; 12] = [
+    RUNS,
+    DEFAULT,
     StrataBuddy::NAME,
     StrataSlab::NAME,
+    StrataExact::NAME,
+    StrataSlabExact::NAME,
     StrataPool::NAME,
     StrataPoolBest::NAME,
     StrataBump::NAME,
@@ -73,6 +84,8 @@ fn main() {
     let contenders: Vec<Workloads> = [
         Workloads::of::<StrataBuddy>(),
         Workloads::of::<StrataSlab>(),
+        Workloads::of::<StrataExact>(),
+        Workloads::of::<StrataSlabExact>(),
         Workloads::of::<StrataPool>(),
         Workloads::of::<StrataPoolBest>(),
         Workloads::of::<StrataBump>(),
@@ -87,7 +100,12 @@ fn main() {
     let mut results = Results::default();
     measure(&contenders, &arena, &plan, &mut results);
     drop(arena);
+    if workload_selected("large") {
+        let arena = Arena::new(ARENA_SIZE);
+        measure_large(&contenders, &arena, &plan, &mut results);
+    }
     measure_frames(&plan, &mut results);
+    results.alias(DEFAULT_HEAP, DEFAULT);
 
     print_tables(&results);
     let misses = check_targets(&results);
@@ -263,6 +281,49 @@ fn measure_frames(plan: &Plan, results: &mut Results) {
     );
 }
 
+/// The `large` workload: every heap in a demand-paged arena, and chapter
+/// 3's page runs in a simulated address space of the same size.
+fn measure_large(contenders: &[Workloads], arena: &Arena, plan: &Plan, results: &mut Results) {
+    for band in large::BANDS {
+        let param = band_name(band);
+        let mut record = |name: &'static str, figures: large::LargeFigures| {
+            results.add(
+                "large",
+                &param,
+                name,
+                "frames_per_live_byte",
+                figures.frames_per_live_byte,
+            );
+            results.add("large", &param, name, "ns_per_op", figures.ns_per_operation);
+            results.add(
+                "large",
+                &param,
+                name,
+                "faults_per_op",
+                figures.faults_per_operation,
+            );
+            results.add("large", &param, name, "refused", figures.refused as f64);
+        };
+        for contender in contenders {
+            println!("large blocks of {param} for {} ...", contender.name);
+            record(contender.name, (contender.large)(arena, plan.seed, band));
+        }
+        if selected(RUNS) {
+            println!("large blocks of {param} for {RUNS} ...");
+            record(RUNS, large::large_runs(arena, plan.seed, band));
+        }
+    }
+}
+
+/// `64K-16M` for a band of sizes.
+fn band_name((low, high): (usize, usize)) -> String {
+    let unit = |bytes: usize| match bytes {
+        bytes if bytes >= 1 << 20 => format!("{}M", bytes >> 20),
+        bytes => format!("{}K", bytes >> 10),
+    };
+    format!("{}-{}", unit(low), unit(high))
+}
+
 fn print_tables(results: &Results) {
     let tables = [
         (
@@ -294,6 +355,30 @@ fn print_tables(results: &Results) {
             "ns",
             Better::Lower,
             "pair: nanoseconds per allocate+free, by size in bytes",
+        ),
+        (
+            "large",
+            "frames_per_live_byte",
+            Better::Lower,
+            "large blocks (64 KiB-16 MiB, touched): bytes of frames held per live byte",
+        ),
+        (
+            "large",
+            "ns_per_op",
+            Better::Lower,
+            "large blocks: nanoseconds per operation (page faults not included)",
+        ),
+        (
+            "large",
+            "faults_per_op",
+            Better::Lower,
+            "large blocks: pages given a frame (a page fault each in the kernel) per operation",
+        ),
+        (
+            "large",
+            "refused",
+            Better::Lower,
+            "large blocks: requests refused (out of memory)",
         ),
     ];
     for (workload, metric, better, title) in tables {
@@ -374,6 +459,68 @@ fn check_targets(results: &Results) -> usize {
             0.95,
         ));
     }
+    // The kernel's default heap against talc and buddy_system_allocator
+    // (issue "a heap that wastes little").
+    let default = |workload: &str, param: &str, metric: &str, better, peer: &str| {
+        results.ratio(workload, param, metric, better, DEFAULT, peer)
+    };
+    for (param, peer, needed) in [
+        ("10000", TalcPeer::NAME, 0.95),
+        ("10000", BuddySystemPeer::NAME, 1.3),
+        ("500", TalcPeer::NAME, 0.95),
+    ] {
+        checks.push((
+            format!("heap_efficiency {param}: {DEFAULT} x{peer}"),
+            default(
+                "heap_efficiency",
+                param,
+                "live_fraction",
+                Better::Higher,
+                peer,
+            ),
+            needed,
+        ));
+    }
+    for workload in ["random_actions", "random_actions_no_realloc"] {
+        for max in RANDOM_ACTION_SIZES {
+            checks.push((
+                format!("{workload} {max}: {DEFAULT} xtalc"),
+                default(
+                    workload,
+                    &max.to_string(),
+                    "ops_per_s",
+                    Better::Higher,
+                    TalcPeer::NAME,
+                ),
+                1.0,
+            ));
+        }
+    }
+    for size in PAIR_SIZES {
+        checks.push((
+            format!("pair {size}: {DEFAULT} xtalc (talc's ns / ours)"),
+            default(
+                "pair",
+                &size.to_string(),
+                "ns",
+                Better::Lower,
+                TalcPeer::NAME,
+            ),
+            1.0,
+        ));
+    }
+    checks.push((
+        format!("large: {RUNS} frames per live byte xtalc (talc's / ours)"),
+        results.ratio(
+            "large",
+            "64K-16M",
+            "frames_per_live_byte",
+            Better::Lower,
+            RUNS,
+            TalcPeer::NAME,
+        ),
+        1.0,
+    ));
     let p99 = ratio("microbench", "p99", "cycles", Better::Lower, TalcPeer::NAME);
     checks.push((
         "microbench p99: xtalc (talc's cycles / ours)".into(),

@@ -10,7 +10,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 
 /// `ceil(log2(n))` for `n >= 1`.
-pub(super) fn order_for(bytes: usize) -> u32 {
+pub fn order_for(bytes: usize) -> u32 {
     usize::BITS - (bytes - 1).leading_zeros()
 }
 

@@ -8,8 +8,9 @@ use crate::heap::HeapError;
 
 /// The blocks that tile `[from, to)` (offsets in a region): each as large
 /// as the room left allows and aligned to its own size, as (offset, order).
-/// A 96 KiB region is one 64 KiB and one 32 KiB block.
-fn aligned_blocks(from: usize, to: usize) -> impl Iterator<Item = (usize, u32)> {
+/// A 96 KiB region is one 64 KiB and one 32 KiB block. (The exact-fit
+/// heap cuts the tail of a block into free blocks the same way.)
+pub fn aligned_blocks(from: usize, to: usize) -> impl Iterator<Item = (usize, u32)> {
     let mut offset = from;
     core::iter::from_fn(move || {
         if offset >= to {

@@ -62,6 +62,9 @@ mod walk;
 #[cfg(test)]
 mod tests;
 
+/// The exact-fit heap (`exact/`) rounds and tiles the same way.
+pub use allocate::order_for;
+pub use free_lists::aligned_blocks;
 pub use header::{HEADER_SIZE, MIN_BLOCK, MIN_ORDER};
 
 use super::{Accounting, Regions, SIZE_CLASSES};
