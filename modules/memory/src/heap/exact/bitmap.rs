@@ -33,9 +33,9 @@ pub(super) fn bitmap_bytes(granules: usize) -> usize {
 }
 
 impl ExactHeap {
-    /// The address of the `used` (or free) word for `address` in `region`,
-    /// and the bit in it.
-    fn word_of(&self, region: usize, address: usize, free: bool) -> (*mut usize, usize) {
+    /// The address of the pair of words (used, then free) that holds the
+    /// bits of `address` in `region`, and the bit in each.
+    fn words_of(&self, region: usize, address: usize) -> (*mut [usize; 2], usize) {
         let (start, _) = self.regions.get(region);
         debug_assert!((address - start).is_multiple_of(GRANULE));
         let granule = (address - start) / GRANULE;
@@ -43,36 +43,20 @@ impl ExactHeap {
             words, granules, ..
         } = self.bitmaps[region];
         assert!(granule < granules, "the bitmap covers its region");
-        let word = words + (2 * (granule / PER_WORD) + usize::from(free)) * size_of::<usize>();
-        (word as *mut usize, granule % PER_WORD)
-    }
-
-    fn bit(&self, region: usize, address: usize, free: bool) -> bool {
-        let (word, bit) = self.word_of(region, address, free);
-        // SAFETY: `word_of` checked the granule against the bitmap's size;
-        // the bitmap lies in the heap's memory (see `install_bitmap`) and
-        // is word-aligned.
-        unsafe { word.read() & (1 << bit) != 0 }
-    }
-
-    fn set_bit(&mut self, region: usize, address: usize, free: bool, on: bool) {
-        let (word, bit) = self.word_of(region, address, free);
-        // SAFETY: as in `bit`.
-        unsafe {
-            let value = word.read();
-            word.write(if on {
-                value | 1 << bit
-            } else {
-                value & !(1 << bit)
-            });
-        }
+        let pair = words + granule / PER_WORD * 2 * size_of::<usize>();
+        (pair as *mut [usize; 2], granule % PER_WORD)
     }
 
     /// Whether a block starts at `address`, and which kind.
     pub(super) fn start_at(&self, region: usize, address: usize) -> Start {
-        if self.bit(region, address, false) {
+        let (pair, bit) = self.words_of(region, address);
+        // SAFETY: `words_of` checked the granule against the bitmap's size;
+        // the bitmap lies in the heap's memory (see `install_bitmap`) and
+        // is word-aligned.
+        let [used, free] = unsafe { pair.read() };
+        if used & (1 << bit) != 0 {
             Start::Used
-        } else if self.bit(region, address, true) {
+        } else if free & (1 << bit) != 0 {
             Start::Free
         } else {
             Start::Inside
@@ -82,8 +66,22 @@ impl ExactHeap {
     /// Records that a block of kind `start` begins at `address` (or, for
     /// [`Start::Inside`], that none does any more).
     pub(super) fn set_start(&mut self, region: usize, address: usize, start: Start) {
-        self.set_bit(region, address, false, start == Start::Used);
-        self.set_bit(region, address, true, start == Start::Free);
+        let (pair, bit) = self.words_of(region, address);
+        let mask = 1usize << bit;
+        // SAFETY: as in `start_at`.
+        let [mut used, mut free] = unsafe { pair.read() };
+        used = if start == Start::Used {
+            used | mask
+        } else {
+            used & !mask
+        };
+        free = if start == Start::Free {
+            free | mask
+        } else {
+            free & !mask
+        };
+        // SAFETY: as in `start_at`.
+        unsafe { pair.write([used, free]) };
     }
 
     /// The start of the block that `address` lies in, and its kind: the
@@ -96,10 +94,10 @@ impl ExactHeap {
         let mut mask = usize::MAX >> (PER_WORD - 1 - bit);
         loop {
             let at = start + word * PER_WORD * GRANULE;
-            let (used, _) = self.word_of(region, at, false);
-            let (free, _) = self.word_of(region, at, true);
-            // SAFETY: as in `bit`: both words are inside the bitmap.
-            let bits = unsafe { (used.read() | free.read()) & mask };
+            let (pair, _) = self.words_of(region, at);
+            // SAFETY: as in `start_at`.
+            let [used, free] = unsafe { pair.read() };
+            let bits = (used | free) & mask;
             if bits != 0 {
                 let found = at + (PER_WORD - 1 - bits.leading_zeros() as usize) * GRANULE;
                 return (found, self.start_at(region, found));
