@@ -171,12 +171,12 @@ mod kernel_side {
         // yet: chapter 3 calls this before anything uses the heap.
         unsafe { kernel_heap::install(options, HEAP_START, size) };
         HEAP.set_grower(grow);
-        setup::count_kernel_frames_with(kernel_frames);
     }
 
     /// The frames the kernel holds from now on: its heap pages (as mapped),
-    /// its page tables and the page directory.
-    fn kernel_frames() -> usize {
+    /// its page tables and the page directory. (`large_allocations` adds
+    /// its own and tells chapter 2's `frames` about the sum.)
+    pub fn kernel_frames() -> usize {
         MAPPED_PAGES.load(Ordering::Relaxed) + kernel_space::space().counts().tables + 1
     }
 

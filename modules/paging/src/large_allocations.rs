@@ -310,6 +310,7 @@ mod kernel_side {
         }
         HEAP.set_large(&SERVICE);
         kernel_heap::extend_summary(summary);
+        setup::count_kernel_frames_with(kernel_frames);
     }
 
     /// The live runs, copied out (for `pages` and `heap`).
@@ -322,6 +323,12 @@ mod kernel_side {
         }; MAX_RUNS];
         copy[..runs.runs().len()].copy_from_slice(runs.runs());
         (copy, runs.runs().len())
+    }
+
+    /// The frames the kernel holds: the heap's (as `growing_heap` counts
+    /// them) and the touched pages of large allocations.
+    fn kernel_frames() -> usize {
+        growing_heap::kernel_frames() + mapped_pages()
     }
 
     /// Pages of runs that have a frame now.
@@ -373,12 +380,19 @@ mod kernel_side {
         fn release(&mut self, from: usize, to: usize) {
             for address in (from..to).step_by(PAGE_SIZE) {
                 let page = Page::containing(VirtAddr::new(address));
-                if kernel_space::translate(page.start()).is_ok() {
-                    let unmapped = kernel_space::unmap_owned(page, Owner::Heap);
-                    debug_assert!(unmapped.is_ok(), "{unmapped:?}");
-                    MAPPED.fetch_sub(1, Ordering::Relaxed);
-                } else {
+                if kernel_space::translate(page.start()).is_err() {
                     growing_heap::settle(1);
+                    continue;
+                }
+                // Fails only if the page tables or the frame allocator are
+                // locked by whoever is freeing (nothing that holds them
+                // frees a large block). Then the page stays mapped, or its
+                // frame is lost: said loudly, and counted as it is.
+                if let Err(reason) = kernel_space::unmap_owned(page, Owner::Heap) {
+                    log::error!("large allocations: page {page:#010x} not given back: {reason}");
+                }
+                if kernel_space::translate(page.start()).is_err() {
+                    MAPPED.fetch_sub(1, Ordering::Relaxed);
                 }
             }
         }

@@ -278,15 +278,23 @@ unsafe impl<H: Traced> GlobalAlloc for LockedHeap<H> {
             self.report(&HeapError::InvalidPointer { address: 0 });
             return null_mut();
         };
-        let new_layout = Layout::from_size_align(new_size, layout.align()).unwrap_or(layout);
-        let large_old = self.large_owning(pointer);
-        // Not a live large block (freed already?): refuse before anything
-        // reads it.
-        if let Some(Err(error)) = large_old.map(|large| large.usable_size(pointer)) {
+        let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
+            self.note_out_of_memory(layout);
+            return null_mut();
+        };
+        let (large_old, large_new) = (self.large_owning(pointer), self.large_for(new_layout));
+        // A block about to be moved between the two must be live: check it
+        // before anything reads it (a freed block, a foreign pointer).
+        let live = match large_old {
+            Some(large) => large.usable_size(pointer),
+            None if large_new.is_some() => self.heap.lock().usable_size(pointer),
+            None => Ok(0),
+        };
+        if let Err(error) = live {
             self.report(&error);
             return null_mut();
         }
-        match (large_old, self.large_for(new_layout)) {
+        match (large_old, large_new) {
             (None, None) => {}
             (Some(large), Some(_)) if large.resize_in_place(pointer, new_size).is_ok() => {
                 return pointer.as_ptr();
@@ -438,6 +446,17 @@ mod tests {
                 locked.errors_reported(),
                 reported + 1,
                 "a stale pointer is reported"
+            );
+            // A freed heap block grown past the threshold: refused before
+            // it is copied anywhere.
+            let small_block = locked.alloc(layout(100));
+            locked.dealloc(small_block, layout(100));
+            assert!(locked.realloc(small_block, layout(100), 4000).is_null());
+            assert_eq!(locked.errors_reported(), reported + 2);
+            assert_eq!(
+                service.heap.lock().stats().allocations,
+                0,
+                "nothing was moved"
             );
         }
         assert_eq!(locked.lock().stats().allocations, 0);

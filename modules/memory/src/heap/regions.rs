@@ -79,6 +79,14 @@ impl Regions {
         self.spans[index]
     }
 
+    /// Moves the end of the last region back down to `end` (undoing an
+    /// [`extend_last`](Self::extend_last) that could not be finished).
+    pub(super) fn shrink_last(&mut self, end: usize) {
+        let index = self.len - 1;
+        debug_assert!(self.spans[index].0 < end && end <= self.spans[index].1);
+        self.spans[index].1 = end;
+    }
+
     /// Moves the end of the last region to `end`, if that stays clear of
     /// every other region. Returns the last region's (index, start, old end).
     pub(super) fn extend_last(&mut self, end: usize) -> Result<(usize, usize, usize), HeapError> {

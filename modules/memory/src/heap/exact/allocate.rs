@@ -83,13 +83,17 @@ impl Heap for ExactHeap {
         let from_run = offset == HEADER_SIZE && !length.is_power_of_two();
         // First a few runs of smaller blocks (they would otherwise stay
         // unused), then the smallest buddy block, then any run at all.
-        let block = match from_run.then(|| self.take_run(length, FIRST_TRY)).flatten() {
+        let early = match from_run {
+            true => self.take_run(length, FIRST_TRY)?,
+            false => None,
+        };
+        let block = match early {
             Some((block, _)) => block,
             None => match self.take_free(order) {
                 Some((block, region, found)) => self.trim(region, block, found, length),
                 None if from_run => {
                     let (block, _) = self
-                        .take_run(length, LAST_TRY)
+                        .take_run(length, LAST_TRY)?
                         .ok_or(out_of_memory(layout))?;
                     block
                 }
@@ -127,11 +131,15 @@ impl Heap for ExactHeap {
         } = self.find_allocated(pointer)?;
         let offset = pointer.as_ptr() as usize - block;
         let new_length = Self::length_for(offset, new_size).ok_or(out_of_memory(layout))?;
+        let (_, region_end) = self.regions.get(region);
         let resized = if new_length <= length {
             self.release(region, block + new_length, block + length)?;
             true
         } else {
-            self.grow_in_place(region, block + length, block + new_length)
+            // Past the region's end (or the address space's), nothing
+            // can follow the block: move, and let `allocate` say no.
+            new_length <= region_end - block
+                && self.grow_in_place(region, block + length, block + new_length)
         };
         if !resized {
             return reallocate_by_moving(self, pointer, layout, new_size);

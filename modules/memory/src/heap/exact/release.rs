@@ -36,6 +36,12 @@ use core::mem::MaybeUninit;
 /// each side.
 const PLAN: usize = 2 * ORDERS;
 
+/// What freeing a range will do (see [`ExactHeap::plan_release`]).
+pub(super) struct Plan {
+    merged: Blocks,
+    absorbed: Blocks,
+}
+
 /// A short list of (block, order) that needs no allocation. Its slots
 /// start uninitialised: zeroing two lists of 64 on every free cost more
 /// than the free itself.
@@ -96,18 +102,32 @@ impl ExactHeap {
     pub(super) fn release(
         &mut self, region: usize, from: usize, to: usize,
     ) -> Result<(), HeapError> {
-        if from == to {
-            return Ok(());
-        }
+        let plan = self.plan_release(region, (from, to), (from, from))?;
+        self.apply_release(region, from, &plan);
+        Ok(())
+    }
+
+    /// The plan for freeing `[from, to)`, changing nothing: the blocks the
+    /// range becomes, and the free blocks already on lists that merge into
+    /// them. Free blocks inside `taken` count as not free: they are about
+    /// to be taken (an allocation from a run plans the freeing of its
+    /// tail before it takes the run, so that a corrupt header stops it
+    /// before anything changes).
+    pub(super) fn plan_release(
+        &self, region: usize, (from, to): (usize, usize), taken: (usize, usize),
+    ) -> Result<Plan, HeapError> {
         let (start, _) = self.regions.get(region);
-        // The plan: `merged` are the blocks the range becomes, `absorbed`
-        // the free blocks already on lists that merge into them.
-        let (mut merged, mut absorbed) = (Blocks::new(), Blocks::new());
+        let mut plan = Plan {
+            merged: Blocks::new(),
+            absorbed: Blocks::new(),
+        };
         for (offset, order) in aligned_blocks(from - start, to - start) {
             let (mut block, mut order) = (start + offset, order);
             while let Some(buddy) = self.buddy_of(region, block, order) {
-                if !merged.take((buddy, order)) {
-                    if self.start_at(region, buddy) != Start::Free {
+                if !plan.merged.take((buddy, order)) {
+                    let free = !(taken.0..taken.1).contains(&buddy)
+                        && self.start_at(region, buddy) == Start::Free;
+                    if !free {
                         break;
                     }
                     let header = self
@@ -116,21 +136,28 @@ impl ExactHeap {
                     if u32::from(header.order) != order {
                         break;
                     }
-                    absorbed.push((buddy, order));
+                    plan.absorbed.push((buddy, order));
                 }
                 block = block.min(buddy);
                 order += 1;
             }
-            merged.push((block, order));
+            plan.merged.push((block, order));
         }
-        // Apply it.
+        Ok(plan)
+    }
+
+    /// Carries out a plan made by [`plan_release`](Self::plan_release) for
+    /// a range starting at `from`, with nothing changed in between.
+    pub(super) fn apply_release(&mut self, region: usize, from: usize, plan: &Plan) {
+        if plan.merged.len == 0 {
+            return;
+        }
         self.set_start(region, from, Start::Inside);
-        for (block, order) in absorbed.iter() {
+        for (block, order) in plan.absorbed.iter() {
             self.remove_free(region, block, order);
         }
-        for (block, order) in merged.iter() {
+        for (block, order) in plan.merged.iter() {
             self.push_free(region, block, order);
         }
-        Ok(())
     }
 }

@@ -22,6 +22,7 @@
 use super::bitmap::Start;
 use super::header::{GRANULE, MIN_ORDER};
 use super::ExactHeap;
+use crate::heap::HeapError;
 
 /// Blocks of each order tried as part of a run before a larger block is
 /// split (a few: this runs on every allocation)...
@@ -69,8 +70,11 @@ impl ExactHeap {
 
     /// Finds a run of at least `length` bytes and takes it: the first
     /// `length` bytes become a used block, the rest are freed again.
-    /// Returns the block and its region.
-    pub(super) fn take_run(&mut self, length: usize, candidates: usize) -> Option<(usize, usize)> {
+    /// Returns the block and its region, `None` if no run was found, or
+    /// the error if a header on the way is corrupt (nothing is changed).
+    pub(super) fn take_run(
+        &mut self, length: usize, candidates: usize,
+    ) -> Result<Option<(usize, usize)>, HeapError> {
         let order = Self::order_for_length(length);
         for candidate_order in (order.saturating_sub(2).max(MIN_ORDER)..order).rev() {
             let mut candidate = self.free_heads[candidate_order as usize];
@@ -78,21 +82,29 @@ impl ExactHeap {
                 if candidate == 0 {
                     break;
                 }
-                let region = self.regions.find(candidate)?;
+                let Some(region) = self.regions.find(candidate) else {
+                    return Ok(None);
+                };
                 let first = self.run_start(region, candidate);
-                if let Some(reach) = self.run_reach(region, first, first + length) {
+                let (_, end) = self.regions.get(region);
+                let reach = (length <= end - first)
+                    .then(|| self.run_reach(region, first, first + length))
+                    .flatten();
+                if let Some(reach) = reach {
+                    // Headers on the way were checked by `run_reach`; the
+                    // tail merges like any freed memory, planned first.
+                    let tail =
+                        self.plan_release(region, (first + length, reach), (first, reach))?;
                     self.take_blocks(region, first, reach);
                     self.set_start(region, first, Start::Used);
                     self.write_used(first, length);
-                    // Headers on the way were checked by `run_reach`; the
-                    // rest merges like any freed memory.
-                    self.release(region, first + length, reach).ok()?;
-                    return Some((first, region));
+                    self.apply_release(region, first + length, &tail);
+                    return Ok(Some((first, region)));
                 }
                 candidate = self.links(candidate).1;
             }
         }
-        None
+        Ok(None)
     }
 
     /// Takes every free block in `[from, to)` off its list (their headers

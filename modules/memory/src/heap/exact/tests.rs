@@ -387,3 +387,60 @@ fn a_page_block_always_fills_one_page() {
     }
     heap.check_integrity().unwrap();
 }
+
+/// A size no region can hold is refused, whatever address arithmetic it
+/// would take, and the block stays as it was.
+#[test]
+fn an_impossible_reallocation_is_refused_and_changes_nothing() {
+    let arena = Arena::new(1 << 16);
+    let mut heap = heap_over(&arena);
+    let pointer = heap.allocate(layout(100)).unwrap();
+    let before = heap.stats();
+    for size in [usize::MAX / 2, usize::MAX - 4096, 1 << 20] {
+        assert!(matches!(
+            heap.reallocate(pointer, layout(100), size),
+            Err(HeapError::OutOfMemory { .. })
+        ));
+        assert_eq!(heap.stats(), before);
+    }
+    heap.check_integrity().unwrap();
+    heap.deallocate(pointer, layout(100)).unwrap();
+}
+
+/// Growing the top frees the new bytes, which merge with the free block
+/// below. If that block's header is corrupt, the growth is refused and
+/// everything is as it was, the bitmap included (this growth moves it): a
+/// grower must be able to trust the error.
+#[test]
+fn growth_over_a_corrupt_neighbour_is_refused_and_undone() {
+    let arena = Arena::new(1 << 16);
+    let mut heap = ExactHeap::new();
+    // SAFETY: the arena outlives the heap; growth stays inside it.
+    unsafe { heap.add_region(arena.start(), 12288) }.unwrap();
+    // The last free block is 4 KiB at 8 KiB; growing to 32 KiB frees a
+    // 4 KiB block at 12 KiB first, its buddy.
+    let mut top_block = 0;
+    heap.for_each_block(&mut |block: BlockInfo| {
+        if block.free {
+            top_block = block.start;
+        }
+    });
+    assert_eq!(top_block, arena.start() + 8192);
+    // SAFETY: the free block's header, inside the arena: the corruption a
+    // buggy program would cause.
+    unsafe { (top_block as *mut u8).write(0x55) };
+    let before = heap.stats();
+    let bitmap = heap.bitmaps[0];
+    // SAFETY: inside the arena.
+    let grown = unsafe { heap.extend_top(20480) };
+    assert_eq!(grown, Err(HeapError::CorruptHeader { address: top_block }));
+    assert_eq!(heap.stats(), before);
+    assert_eq!(heap.regions.get(0).1, arena.start() + 12288);
+    assert_eq!(
+        (heap.bitmaps[0].block, heap.bitmaps[0].granules),
+        (bitmap.block, bitmap.granules),
+        "the old bitmap is back"
+    );
+    let pointer = heap.allocate(layout(100)).expect("the heap still works");
+    heap.deallocate(pointer, layout(100)).unwrap();
+}

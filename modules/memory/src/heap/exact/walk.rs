@@ -158,18 +158,38 @@ impl Grow for ExactHeap {
             return Err(bad);
         }
         self.regions.extend_last(new_end)?;
-        self.counts.total += bytes;
-        if !moves {
-            return self.release(region, old_end, new_end);
-        }
-        let old_length = Self::bitmap_block(old.granules);
+        // Freeing the new bytes merges them with free blocks below, whose
+        // headers the plan checks. If one is corrupt, everything is put
+        // back as it was: a grower must be able to trust an error.
         let length = Self::bitmap_block(granules);
-        let at = new_end - length;
-        self.install_bitmap(region, at, granules);
-        self.counts.bookkeeping(length, 0);
-        self.release(region, old_end, at)?;
-        self.release(region, old.block, old.block + old_length)?;
-        self.counts.bookkeeping(0, old_length);
+        let at = if moves { new_end - length } else { new_end };
+        if moves {
+            self.install_bitmap(region, at, granules);
+        }
+        let plan = match self.plan_release(region, (old_end, at), (old_end, old_end)) {
+            Ok(plan) => plan,
+            Err(error) => {
+                self.bitmaps[region] = old;
+                self.regions.shrink_last(old_end);
+                return Err(error);
+            }
+        };
+        self.apply_release(region, old_end, &plan);
+        self.counts.total += bytes;
+        if moves {
+            self.counts.bookkeeping(length, 0);
+            // The old bitmap is an ordinary used block now. If freeing it
+            // finds a corrupt neighbour, it stays used (a leak of its
+            // bytes, and the corruption is still there for `heap check`
+            // to report): the growth itself has happened and must stand.
+            let old_length = Self::bitmap_block(old.granules);
+            if self
+                .release(region, old.block, old.block + old_length)
+                .is_ok()
+            {
+                self.counts.bookkeeping(0, old_length);
+            }
+        }
         Ok(())
     }
 }
