@@ -243,7 +243,7 @@ mod kernel_side {
 
     /// Demand paging: maps a fresh, zeroed frame at the page of `address`.
     pub fn fault_in(address: VirtAddr) -> Result<(), FaultInError> {
-        // LAB 3.3 BEGIN: take a frame (setup::try_frames), map it writable and owned at the page (free it if that fails), zero the page, count it
+        // LAB 3.3 BEGIN: take a frame (setup::try_frames), map it writable and owned at the page with kernel_space::map_owned (a try-lock: it fails rather than waits; free the frame if it fails), zero the page, count it in MAPPED_PAGES and FAULTS
         let page = Page::containing(address);
         let error = |reason| FaultInError { page, reason };
         let frame = setup::try_frames()

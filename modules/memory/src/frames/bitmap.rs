@@ -11,11 +11,14 @@
 //!  level 0:  [....] [....] ... (one bit per frame, 1 = free)   1024 words
 //! ```
 //!
-//! To find the first free frame, take the lowest set bit of the top word,
-//! go to that word one level down, and repeat: for 4 GiB of frames (2^20
-//! bits) that is five steps, whatever the state of memory. Setting or
-//! clearing a bit updates the summaries only when a word turns empty or
-//! non-empty.
+//! To find the first free frame at or after a position (the allocator
+//! starts at the lowest frame that may be free), look in the position's
+//! word; if nothing is set there, climb a level and look to the right in
+//! the summary word, until a word has a set bit; then descend, taking the
+//! lowest set bit of each word below. 4 GiB of frames (2^20 bits) needs
+//! four levels (32768, 1024, 32 and 1 words), so that is at most four words
+//! up and three down, whatever the state of memory. Setting or clearing a
+//! bit updates the summaries only when a word turns empty or non-empty.
 
 /// Most levels: enough for 32^5 = 2^25 bits.
 const MAX_LEVELS: usize = 5;

@@ -95,7 +95,7 @@ impl BuddyHeap {
     pub(super) fn free_block(
         &mut self, block: usize, order: u32, region: usize,
     ) -> Result<(), HeapError> {
-        // LAB 2.3 BEGIN: count the free buddies first (free_buddy), then merge that many times (remove_free, mark the upper half MERGED), then push_free
+        // LAB 2.3 BEGIN: count the free buddies first (free_buddy), then merge that many times (the buddy's offset from the region's start is the block's offset XOR 2^order; remove_free it, mark the upper half MERGED), then push_free
         let (mut probe, mut probe_order) = (block, order);
         while let Some(buddy) = self.free_buddy(probe, probe_order, region)? {
             probe = probe.min(buddy);

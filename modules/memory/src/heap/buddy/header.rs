@@ -108,7 +108,7 @@ impl BuddyHeap {
     /// The header at `address` if it is intact and describes a block that
     /// fits region `region` at that address.
     pub(super) fn valid_header(&self, address: usize, region: usize) -> Option<BlockHeader> {
-        // LAB 2.2 BEGIN: accept the header only if its check value, state and order are right and the block lies aligned inside the region
+        // LAB 2.2 BEGIN: accept the header only if its check value, state and order are right and the block lies inside the region, aligned to its size counted from the region's start
         let (start, end) = self.regions.get(region);
         let header = self.read_header(address);
         let order = u32::from(header.order);
