@@ -59,8 +59,15 @@ help:
 	@echo "MODULE defaults to '$(MODULE)'. MEMORY=$(MEMORY) sets QEMU's RAM."
 	@echo "CMDLINE='heap=pool log=debug' sets the kernel command line for run, iso and debug."
 
+# `make grade FORMAT=json` keeps stdout for the JSON grade alone: make
+# echoes no commands, and what the steps before it print goes to stderr.
+ifeq ($(FORMAT),json)
+MAKEFLAGS += --silent
+TO_STDERR := >&2
+endif
+
 setup:
-	@tools/setup.sh --quiet
+	@tools/setup.sh --quiet $(TO_STDERR)
 
 check-module:
 	@[[ " $(CHAPTERS) " == *" $(MODULE) "* ]] || { echo "unknown MODULE '$(MODULE)'; chapters: $(CHAPTERS)"; exit 1; }
@@ -75,7 +82,7 @@ iso: check-module build
 # boots.
 test-isos: build
 	@for chapter in $(CHAPTERS); do \
-		tools/make-iso.sh $(KERNEL_DIR)/strata-$$chapter $$chapter $(ISO_DIR)/strata-$$chapter-test.iso test \
+		tools/make-iso.sh $(KERNEL_DIR)/strata-$$chapter $$chapter $(ISO_DIR)/strata-$$chapter-test.iso test $(TO_STDERR) \
 		|| exit 1; \
 	done
 
@@ -137,7 +144,7 @@ runner:
 
 # Course mode: grade a chapter, write a handout, or a class repository.
 grade: test-isos runner
-	$(RUNNER) grade --chapter $(CHAPTER) $(if $(TOKEN),--token $(TOKEN))
+	$(RUNNER) grade --chapter $(CHAPTER) $(if $(TOKEN),--token $(TOKEN)) $(if $(FORMAT),--format $(FORMAT))
 
 handout: runner
 	@[[ -n "$(DEST)" ]] || { echo "usage: make handout CHAPTER=N DEST=DIR"; exit 1; }

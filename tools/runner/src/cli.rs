@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub const USAGE: &str = "\
 usage: strata-runner test --chapters NAME[,NAME...] [options]
-       strata-runner grade --chapter N [--token T] [options]
+       strata-runner grade --chapter N [--token T] [--format text|json] [options]
        strata-runner handout --chapter N --dest DIR
        strata-runner branches --dest DIR
        strata-runner course-check [--work-dir DIR]
@@ -40,6 +40,10 @@ options:
   --only LAYER      run only one layer: host, kernel or e2e
   --token T         grade with this token instead of a random one (to
                     repeat a run: property tests take their seed from it)
+  --format FMT      grade: `text` (default) or `json`: one JSON object on
+                    stdout (chapter, token, score, total, and each check's
+                    lab, kind, test, points, passed, message); the report
+                    goes to stderr
   --work-dir DIR    where course-check writes handouts (default: target/course)
 
 environment:
@@ -95,6 +99,9 @@ pub struct GradeOptions {
     pub iso_dir: PathBuf,
     pub log_dir: PathBuf,
     pub timeout: Duration,
+    /// `--format json`: the grade as one JSON object on stdout, and the
+    /// report on stderr.
+    pub json: bool,
 }
 
 /// Parses the arguments after the program name.
@@ -152,6 +159,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     .path("--log-dir")
                     .unwrap_or_else(|| PathBuf::from("target/grade-logs")),
                 timeout: flags.timeout()?,
+                json: match flags.take("--format").as_deref() {
+                    None | Some("text") => false,
+                    Some("json") => true,
+                    Some(other) => {
+                        return Err(format!("`--format` takes text or json, not `{other}`"))
+                    }
+                },
             };
             flags.finish(Command::Grade(options))
         }

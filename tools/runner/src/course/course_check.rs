@@ -68,7 +68,50 @@ pub fn run(root: &Path, work_dir: &Path, summary: &mut Summary) {
         check_handout(root, chapter, &work_dir, &target_dir, summary);
         check_solution(root, chapter, &work_dir, summary);
     }
+    if let Some(first) = chapters.first() {
+        check_grade_json(root, first, summary);
+    }
     check_branches(root, &chapters, &work_dir, summary);
+}
+
+/// `make grade FORMAT=json`, exactly as an autograder runs it: stdout
+/// must be one JSON grade in the documented format, and nothing else, and
+/// the solution's must be full.
+fn check_grade_json(root: &Path, chapter: &Chapter, summary: &mut Summary) {
+    let name = "course/grade-json";
+    let output = Command::new("make")
+        .current_dir(root)
+        .args([
+            "grade",
+            &format!("CHAPTER={}", chapter.number()),
+            "FORMAT=json",
+        ])
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => return summary.fail(name, &format!("cannot run make: {error}")),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match super::json::check_grade(&stdout) {
+        Ok((score, total, checks)) if score == total && checks > 0 && output.status.success() => {
+            summary.pass(&format!("{name} ({checks} checks, {score}/{total})"))
+        }
+        Ok((score, total, _)) => summary.fail(
+            name,
+            &format!(
+                "the solution scored {score}/{total}, exit {}",
+                output.status
+            ),
+        ),
+        Err(error) => summary.fail(
+            name,
+            &format!(
+                "stdout is not one JSON grade ({error}):\n{}\nstderr:\n{}",
+                last_lines(&stdout, 10),
+                last_lines(&String::from_utf8_lossy(&output.stderr), 10)
+            ),
+        ),
+    }
 }
 
 /// Writes `work_dir/.cargo/config.toml`, which cargo reads for every
@@ -222,6 +265,7 @@ fn check_solution(root: &Path, chapter: &Chapter, work_dir: &Path, summary: &mut
         iso_dir: root.join("target/iso"),
         log_dir: work_dir.join(format!("solution-{}-logs", chapter.number())),
         timeout: Duration::from_secs(60),
+        json: false,
     };
     match grade::run(root, &options) {
         Ok(score) if score.is_full() => summary.pass(&name),

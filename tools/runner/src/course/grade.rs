@@ -19,6 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::json::{self, CheckResult};
 use super::labs_conf::{Check, CheckKind};
 use super::{find_chapter, load_chapters, Chapter};
 use crate::cli::GradeOptions;
@@ -26,6 +27,29 @@ use crate::host::libtest::{self, Outcome};
 use crate::ktest;
 use crate::qemu;
 use crate::transcript::{file_name_part, last_lines};
+
+/// Prints the human-readable report: on stdout, or on stderr when stdout
+/// carries the JSON grade (`--format json`) and nothing else.
+macro_rules! say {
+    ($json:expr, $($arg:tt)*) => {
+        if $json {
+            eprintln!($($arg)*)
+        } else {
+            println!($($arg)*)
+        }
+    };
+}
+
+/// Like [`say!`], without the end of the line.
+macro_rules! say_part {
+    ($json:expr, $($arg:tt)*) => {
+        if $json {
+            eprint!($($arg)*)
+        } else {
+            print!($($arg)*)
+        }
+    };
+}
 
 /// Points earned and possible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,13 +73,15 @@ pub fn run(root: &Path, options: &GradeOptions) -> Result<Score, String> {
         Some(token) => token.clone(),
         None => random_token()?,
     };
-    println!(
+    say!(
+        options.json,
         "Grading chapter {}: {} (modules/{})",
         chapter.number(),
         chapter.conf.title,
         chapter.module
     );
-    println!(
+    say!(
+        options.json,
         "token {token}: repeat this exact run with `make grade CHAPTER={} TOKEN={token}`",
         chapter.number()
     );
@@ -71,10 +97,11 @@ pub fn run(root: &Path, options: &GradeOptions) -> Result<Score, String> {
     };
     let host: Vec<&Check> = checks().filter(|c| c.kind == CheckKind::Host).collect();
     let kernel: Vec<&Check> = checks().filter(|c| c.kind == CheckKind::Kernel).collect();
-    let mut results = run_host_checks(root, chapter, &host, &token, &options.log_dir);
+    let mut results = run_host_checks(root, chapter, &host, &token, options);
     results.extend(run_kernel_checks(chapter, &kernel, &token, options));
 
     let mut earned = 0;
+    let mut reported = Vec::new();
     for section in &chapter.conf.sections {
         let section_earned: u32 = section
             .checks
@@ -83,7 +110,8 @@ pub fn run(root: &Path, options: &GradeOptions) -> Result<Score, String> {
             .map(|check| check.points)
             .sum();
         earned += section_earned;
-        println!(
+        say!(
+            options.json,
             "\n{:<13}{:<62}{:>3}/{}",
             section.label(),
             section.title,
@@ -95,15 +123,29 @@ pub fn run(root: &Path, options: &GradeOptions) -> Result<Score, String> {
                 .get(&key(check))
                 .cloned()
                 .unwrap_or_else(|| Err("not run".to_string()));
+            reported.push(CheckResult {
+                lab: section
+                    .id
+                    .map_or_else(|| "foundations".to_string(), |id| id.to_string()),
+                kind: check.kind.to_string(),
+                test: check.test.clone(),
+                points: check.points,
+                passed: result.is_ok(),
+                message: result.clone().err().unwrap_or_default(),
+            });
             let got = if result.is_ok() { check.points } else { 0 };
             let verdict = if result.is_ok() { "ok" } else { "FAILED" };
-            println!(
+            say!(
+                options.json,
                 "  {verdict:<7}{:>3}/{:<3} {:<7} {}",
-                got, check.points, check.kind, check.test
+                got,
+                check.points,
+                check.kind,
+                check.test
             );
             if let Err(reason) = result {
                 for line in reason.lines() {
-                    println!("           {line}");
+                    say!(options.json, "           {line}");
                 }
             }
         }
@@ -112,13 +154,23 @@ pub fn run(root: &Path, options: &GradeOptions) -> Result<Score, String> {
         earned,
         total: chapter.conf.total_points(),
     };
-    println!("\nScore: {}/{}", score.earned, score.total);
+    say!(options.json, "\nScore: {}/{}", score.earned, score.total);
     if !score.is_full() {
-        println!(
+        say!(
+            options.json,
             "Logs of the failed checks are in {}/. `make run` boots the kernel \
              (it stops with the message of the first stub it reaches).",
             options.log_dir.display()
         );
+    }
+    if options.json {
+        let grade = json::grade(
+            chapter.number(),
+            &token,
+            &reported,
+            (score.earned, score.total),
+        );
+        println!("{grade}");
     }
     Ok(score)
 }
@@ -132,13 +184,18 @@ type Results = HashMap<(CheckKind, String), Result<(), String>>;
 
 /// Runs the graded unit tests with one `cargo test`, seeded by the token.
 fn run_host_checks(
-    root: &Path, chapter: &Chapter, checks: &[&Check], token: &str, log_dir: &Path,
+    root: &Path, chapter: &Chapter, checks: &[&Check], token: &str, options: &GradeOptions,
 ) -> Results {
+    let log_dir = options.log_dir.as_path();
     let mut results = Results::new();
     if checks.is_empty() {
         return results;
     }
-    println!("\n== host checks: cargo test -p {}", chapter.package());
+    say!(
+        options.json,
+        "\n== host checks: cargo test -p {}",
+        chapter.package()
+    );
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(&cargo)
         .current_dir(root)
@@ -190,9 +247,13 @@ fn run_host_checks(
     }
     if any_failed {
         if let Err(error) = fs::create_dir_all(log_dir).and_then(|()| fs::write(&log, &combined)) {
-            println!("warning: could not write {}: {error}", log.display());
+            say!(
+                options.json,
+                "warning: could not write {}: {error}",
+                log.display()
+            );
         } else {
-            println!("(cargo's whole output: {})", log.display());
+            say!(options.json, "(cargo's whole output: {})", log.display());
         }
     }
     results
@@ -206,7 +267,8 @@ fn run_kernel_checks(
     if checks.is_empty() {
         return results;
     }
-    println!(
+    say!(
+        options.json,
         "\n== kernel checks: one boot each of strata-{}-test.iso",
         chapter.module
     );
@@ -227,10 +289,14 @@ fn run_kernel_checks(
             (Ok(_), Some(reason)) => Err(format!("not booted: {reason}")),
             (Ok(qemu), None) => {
                 let log = log_path(&options.log_dir, chapter, &check.test);
-                print!("boot for {} ... ", check.test);
+                say_part!(options.json, "boot for {} ... ", check.test);
                 let result =
                     ktest::run_graded(qemu, &iso, &check.test, token, options.timeout, &log);
-                println!("{}", if result.is_ok() { "ok" } else { "FAILED" });
+                say!(
+                    options.json,
+                    "{}",
+                    if result.is_ok() { "ok" } else { "FAILED" }
+                );
                 result.map_err(|failure| {
                     let reason = summarize_failure(&failure.reason);
                     if !failure.reached_tests {

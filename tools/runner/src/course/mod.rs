@@ -18,6 +18,7 @@
 
 pub mod branches;
 pub mod course_check;
+pub mod json;
 pub mod grade;
 pub mod handout;
 pub mod labs_conf;

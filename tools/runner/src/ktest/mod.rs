@@ -119,8 +119,10 @@ pub fn run_graded(
     };
     let mut verdict: Option<Result<(), String>> = None;
     let mut untokened = false;
+    // The grade prints its own line per boot; the runner's boot line is
+    // held back (and dropped), so that `--format json` keeps stdout clean.
     let boot = runner
-        .boot(&format!("{test} {token}"), &mut Summary::default())
+        .boot(&format!("{test} {token}"), &mut Summary::held())
         .map_err(|reason| GradedFailure {
             reason,
             reached_tests: false,
