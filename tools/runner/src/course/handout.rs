@@ -22,6 +22,7 @@ const SOLUTION_ONLY: &[&str] = &[
     "tools/bench/",
     "docs/benchmarks.md",
     "docs/images/benchmarks.svg",
+    "docs/teachers-guide.md",
 ];
 
 /// What was written.
