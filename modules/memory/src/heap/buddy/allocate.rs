@@ -9,6 +9,22 @@ use crate::heap::{
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
+/// The largest free block of a buddy heap whose non-empty lists are the
+/// set bits of `non_empty` (the exact-fit heap keeps the same mask).
+pub fn largest_free(non_empty: u32) -> usize {
+    match non_empty {
+        0 => 0,
+        mask => 1 << (u32::BITS - 1 - mask.leading_zeros()),
+    }
+}
+
+/// Where the top of a region must move (counted from its start) so that a
+/// block of `block` bytes (a power of two) fits above `top`: to the next
+/// multiple of the block's size, and one block further.
+pub fn top_for_block(top: usize, block: usize) -> Option<usize> {
+    top.checked_next_multiple_of(block)?.checked_add(block)
+}
+
 /// `ceil(log2(n))` for `n >= 1`.
 pub fn order_for(bytes: usize) -> u32 {
     usize::BITS - (bytes - 1).leading_zeros()
@@ -160,11 +176,10 @@ impl Heap for BuddyHeap {
     }
 
     fn stats(&self) -> HeapStats {
-        let largest_free = match self.non_empty {
-            0 => 0,
-            mask => 1 << (u32::BITS - 1 - mask.leading_zeros()),
-        };
-        self.counts
-            .stats(largest_free, self.free_counts, self.regions.len)
+        self.counts.stats(
+            largest_free(self.non_empty),
+            self.free_counts,
+            self.regions.len,
+        )
     }
 }

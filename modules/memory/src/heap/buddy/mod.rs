@@ -63,7 +63,7 @@ mod walk;
 mod tests;
 
 /// The exact-fit heap (`exact/`) rounds and tiles the same way.
-pub use allocate::order_for;
+pub use allocate::{largest_free, order_for, top_for_block};
 pub use free_lists::aligned_blocks;
 pub use header::{HEADER_SIZE, MIN_BLOCK, MIN_ORDER};
 

@@ -93,7 +93,7 @@ impl Grow for BuddyHeap {
         let (start, end) = self.regions.iter().last()?;
         let top = end - start;
         let block = 1usize << order;
-        let new_top = top.checked_next_multiple_of(block)?.checked_add(block)?;
+        let new_top = super::top_for_block(top, block)?;
         Some(new_top - top)
     }
 

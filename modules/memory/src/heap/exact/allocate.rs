@@ -6,7 +6,7 @@ use super::header::{GRANULE, HEADER_SIZE, MIN_ORDER};
 use super::lookup::Allocated;
 use super::runs::{FIRST_TRY, LAST_TRY};
 use super::{ExactHeap, ORDERS};
-use crate::heap::buddy::{aligned_blocks, order_for};
+use crate::heap::buddy::{aligned_blocks, largest_free, order_for};
 use crate::heap::{
     check_alignment, out_of_memory, reallocate_by_moving, Heap, HeapError, HeapStats, MAX_ALIGN,
 };
@@ -156,12 +156,11 @@ impl Heap for ExactHeap {
     }
 
     fn stats(&self) -> HeapStats {
-        let largest_free = match self.non_empty {
-            0 => 0,
-            mask => 1 << (u32::BITS - 1 - mask.leading_zeros()),
-        };
-        self.counts
-            .stats(largest_free, self.free_counts, self.regions.len)
+        self.counts.stats(
+            largest_free(self.non_empty),
+            self.free_counts,
+            self.regions.len,
+        )
     }
 }
 

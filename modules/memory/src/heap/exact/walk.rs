@@ -4,6 +4,7 @@
 use super::bitmap::Start;
 use super::header::{GRANULE, HEADER_SIZE};
 use super::{ExactHeap, ORDERS};
+use crate::heap::buddy::top_for_block;
 use crate::heap::inspect::for_each_block_end_to_end;
 use crate::heap::{BlockInfo, Grow, HeapError, Inspect, Traced, MAX_ALIGN};
 use core::alloc::Layout;
@@ -123,7 +124,7 @@ impl Grow for ExactHeap {
         let region = self.regions.len.checked_sub(1)?;
         let (start, end) = self.regions.get(region);
         let top = end - start;
-        let needed = top.checked_next_multiple_of(block)?.checked_add(block)?;
+        let needed = top_for_block(top, block)?;
         if needed / GRANULE <= self.bitmaps[region].granules {
             return Some(needed - top);
         }
