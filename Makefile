@@ -62,7 +62,7 @@ help:
 # `make grade FORMAT=json` keeps stdout for the JSON grade alone: make
 # echoes no commands, and what the steps before it print goes to stderr.
 ifeq ($(FORMAT),json)
-MAKEFLAGS += --silent
+MAKEFLAGS += --silent --no-print-directory
 TO_STDERR := >&2
 endif
 

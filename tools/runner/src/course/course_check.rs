@@ -86,6 +86,10 @@ fn check_grade_json(root: &Path, chapter: &Chapter, summary: &mut Summary) {
             &format!("CHAPTER={}", chapter.number()),
             "FORMAT=json",
         ])
+        // As an autograder runs it: not as a sub-make of `make test`.
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
         .output();
     let output = match output {
         Ok(output) => output,
