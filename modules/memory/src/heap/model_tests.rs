@@ -18,8 +18,8 @@
 //! a grown heap is compared with a fresh one grown the same way).
 
 use super::{
-    BuddyHeap, BumpHeap, DebugHeap, DebugMode, ExactHeap, Fit, Grow, HeapError, HeapStats, Inspect,
-    PoolHeap, SlabHeap,
+    BuddyHeap, BumpHeap, DebugHeap, DebugMode, Fit, Grow, HeapError, HeapStats, Inspect, PoolHeap,
+    SlabHeap,
 };
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -57,7 +57,7 @@ impl Drop for Arena {
 }
 
 #[derive(Debug, Clone)]
-enum Operation {
+pub(in crate::heap) enum Operation {
     Allocate { size: usize, align_shift: u32 },
     Free { index: usize },
     Reallocate { index: usize, size: usize },
@@ -68,7 +68,7 @@ fn size() -> impl Strategy<Value = usize> {
     prop_oneof![4 => 0usize..64, 3 => 64usize..1024, 1 => 1024usize..16384]
 }
 
-fn operation() -> impl Strategy<Value = Operation> {
+pub(in crate::heap) fn operation() -> impl Strategy<Value = Operation> {
     prop_oneof![
         6 => (size(), prop_oneof![6 => 0u32..=4, 1 => 5u32..=12])
             .prop_map(|(size, align_shift)| Operation::Allocate { size, align_shift }),
@@ -104,7 +104,7 @@ fn holds_fill(live: &Live, len: usize) -> bool {
 type Check<H> = fn(&H) -> Result<(), HeapError>;
 
 /// How the heap under test gets more memory when it runs out.
-enum Growth<H> {
+pub(in crate::heap) enum Growth<H> {
     /// Only through `AddRegion` operations.
     Regions,
     /// By `extend_top` when an allocation fails, up to this many bytes in
@@ -127,7 +127,7 @@ impl<H> Clone for Growth<H> {
 impl<H> Copy for Growth<H> {}
 
 /// Growth at the top of a heap that can, within `limit` bytes.
-fn at_the_top<H: Grow>(limit: usize) -> Growth<H> {
+pub(in crate::heap) fn at_the_top<H: Grow>(limit: usize) -> Growth<H> {
     Growth::Top {
         limit,
         growth_for: H::growth_for,
@@ -137,13 +137,13 @@ fn at_the_top<H: Grow>(limit: usize) -> Growth<H> {
 
 /// Gives back what a front end holds for later (empty slabs, the
 /// quarantine), so that the heap beneath can be compared with a fresh one.
-type Settle<H> = fn(&mut H);
+pub(in crate::heap) type Settle<H> = fn(&mut H);
 
 /// Runs `operations` on a fresh heap of type `H` and checks it against the
 /// model. `initial_len` is the first region's size. A heap with caches
 /// (`settle` is `Some`) may give them back when an operation fails, so
 /// then only the owners' figures must be unchanged.
-fn run_against_model<H: Inspect + Default>(
+pub(in crate::heap) fn run_against_model<H: Inspect + Default>(
     mut heap: H, check: Check<H>, initial_len: usize, growth: Growth<H>, operations: &[Operation],
     settle: Option<Settle<H>>,
 ) -> Result<(), TestCaseError> {
@@ -407,23 +407,6 @@ proptest! {
     }
 
     #[test]
-    fn exact_heap_matches_the_model(
-        len in prop_oneof![Just(65536usize), Just(4096 * 5 + 2016), Just(8192)],
-        operations in prop::collection::vec(operation(), 1..120),
-    ) {
-        run_against_model(ExactHeap::new(), ExactHeap::check_integrity, len, Growth::Regions, &operations, None)?;
-    }
-
-    #[test]
-    fn exact_heap_grown_at_the_top_matches_the_model(
-        len in prop_oneof![Just(4096usize), Just(4096 + 992), Just(1024)],
-        operations in prop::collection::vec(operation(), 1..120),
-    ) {
-        let growth = at_the_top(256 * 1024);
-        run_against_model(ExactHeap::new(), ExactHeap::check_integrity, len, growth, &operations, None)?;
-    }
-
-    #[test]
     fn pool_heap_matches_the_model(
         len in prop_oneof![Just(65536usize), Just(5000), Just(8192)],
         operations in prop::collection::vec(operation(), 1..120),
@@ -460,17 +443,6 @@ proptest! {
         let settle: Settle<SlabHeap<BuddyHeap>> = |heap| { heap.release_empty_slabs(); };
         let growth = at_the_top(256 * 1024);
         run_against_model(SlabHeap::default(), Inspect::check_integrity, len, growth, &operations, Some(settle))?;
-    }
-
-    #[test]
-    fn slabs_over_a_growing_exact_heap_match_the_model(
-        len in prop_oneof![Just(4096usize), Just(4096 + 992)],
-        operations in prop::collection::vec(operation(), 1..120),
-    ) {
-        let settle: Settle<SlabHeap<ExactHeap>> = |heap| { heap.release_empty_slabs(); };
-        let growth = at_the_top(256 * 1024);
-        let heap = SlabHeap::new(ExactHeap::new(), true);
-        run_against_model(heap, Inspect::check_integrity, len, growth, &operations, Some(settle))?;
     }
 
     #[test]

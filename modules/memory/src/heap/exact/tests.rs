@@ -4,10 +4,12 @@
 use super::bitmap::Start;
 use super::*;
 use crate::heap::buddy::aligned_blocks;
-use crate::heap::model_tests::Arena;
+use crate::heap::model_tests::{at_the_top, operation, run_against_model, Arena, Growth, Settle};
+use crate::heap::SlabHeap;
 use crate::heap::{BlockInfo, Grow, Heap, HeapError, Inspect, MAX_ALIGN};
 use core::alloc::Layout;
 use core::ptr::NonNull;
+use proptest::prelude::*;
 
 fn heap_over(arena: &Arena) -> ExactHeap {
     let mut heap = ExactHeap::new();
@@ -443,4 +445,39 @@ fn growth_over_a_corrupt_neighbour_is_refused_and_undone() {
     );
     let pointer = heap.allocate(layout(100)).expect("the heap still works");
     heap.deallocate(pointer, layout(100)).unwrap();
+}
+
+// The exact-fit heap against the model of `model_tests.rs`: random
+// allocate, free and reallocate (and growth at the top), contents kept, no
+// overlap, a double free refused, everything back at the end.
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn exact_heap_matches_the_model(
+        len in prop_oneof![Just(65536usize), Just(4096 * 5 + 2016), Just(8192)],
+        operations in prop::collection::vec(operation(), 1..120),
+    ) {
+        run_against_model(ExactHeap::new(), ExactHeap::check_integrity, len, Growth::Regions, &operations, None)?;
+    }
+
+    #[test]
+    fn exact_heap_grown_at_the_top_matches_the_model(
+        len in prop_oneof![Just(4096usize), Just(4096 + 992), Just(1024)],
+        operations in prop::collection::vec(operation(), 1..120),
+    ) {
+        let growth = at_the_top(256 * 1024);
+        run_against_model(ExactHeap::new(), ExactHeap::check_integrity, len, growth, &operations, None)?;
+    }
+
+    #[test]
+    fn slabs_over_a_growing_exact_heap_match_the_model(
+        len in prop_oneof![Just(4096usize), Just(4096 + 992)],
+        operations in prop::collection::vec(operation(), 1..120),
+    ) {
+        let settle: Settle<SlabHeap<ExactHeap>> = |heap| { heap.release_empty_slabs(); };
+        let growth = at_the_top(256 * 1024);
+        let heap = SlabHeap::new(ExactHeap::new(), true);
+        run_against_model(heap, Inspect::check_integrity, len, growth, &operations, Some(settle))?;
+    }
 }
