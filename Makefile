@@ -61,8 +61,10 @@ help:
 
 # `make grade FORMAT=json` keeps stdout for the JSON grade alone: make
 # echoes no commands, and what the steps before it print goes to stderr.
+# (make's own "Entering directory" lines, under -C or from another make,
+# come before this file is read: pass --no-print-directory for those.)
 ifeq ($(FORMAT),json)
-MAKEFLAGS += --silent --no-print-directory
+MAKEFLAGS += --silent
 TO_STDERR := >&2
 endif
 

@@ -63,6 +63,11 @@ impl Summary {
 
     /// Takes in what `other` found: its text is printed (or held, if this
     /// summary holds its own), its results counted.
+    /// The text held back so far (empty if it was printed).
+    pub fn held_text(&self) -> &str {
+        self.held.as_deref().unwrap_or("")
+    }
+
     pub fn absorb(&mut self, other: Summary) {
         if let Some(text) = &other.held {
             self.say(text);

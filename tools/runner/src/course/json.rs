@@ -286,9 +286,13 @@ pub fn check_grade(text: &str) -> Result<(u32, u32, usize), String> {
         else {
             return Err("a check's points or passed has the wrong type".into());
         };
-        possible += *points as u32;
+        if *points < 0.0 || points.fract() != 0.0 || *points > f64::from(u16::MAX) {
+            return Err(format!("a check's points are not a whole number: {points}"));
+        }
+        let points = *points as u32;
+        possible += points;
         if *passed {
-            earned += *points as u32;
+            earned += points;
         }
     }
     if (earned, possible) != (score, total) {
@@ -356,6 +360,7 @@ mod tests {
             "{\"a\":1}{}",
             "{\"a\":\"\u{1}\"}",
             "Score: 20/20",
+            r#"{"chapter":1,"token":"t","score":2,"total":2,"checks":[{"lab":"1.1","kind":"host","test":"a","points":2.5,"passed":true,"message":""}]}"#,
         ] {
             assert!(check_grade(bad).is_err(), "accepted {bad:?}");
         }

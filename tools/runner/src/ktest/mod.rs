@@ -121,12 +121,20 @@ pub fn run_graded(
     let mut untokened = false;
     // The grade prints its own line per boot; the runner's boot line is
     // held back (and dropped), so that `--format json` keeps stdout clean.
-    let boot = runner
-        .boot(&format!("{test} {token}"), &mut Summary::held())
-        .map_err(|reason| GradedFailure {
-            reason,
-            reached_tests: false,
-        })?;
+    // Warnings about the kernel's output still go out, on stderr.
+    let mut held = Summary::held();
+    let boot = runner.boot(&format!("{test} {token}"), &mut held);
+    for warning in held
+        .held_text()
+        .lines()
+        .filter(|line| line.starts_with("warning:"))
+    {
+        eprintln!("{warning}");
+    }
+    let boot = boot.map_err(|reason| GradedFailure {
+        reason,
+        reached_tests: false,
+    })?;
     for message in &boot.messages {
         match message {
             Message::Ok {
