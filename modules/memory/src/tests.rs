@@ -4,7 +4,7 @@
 //! heap and again under the pool, first fit (`heap=pool`) and best fit
 //! (`heap=pool,pool=best`; see `ktest.conf`).
 
-use crate::frames::FRAME_SIZE;
+use crate::frames::{Owner, FRAME_SIZE};
 use crate::heap::{Fit, Heap, HeapKind, Inspect};
 use crate::kernel_heap::{summary_line, HEAP};
 use crate::setup::frames;
@@ -55,6 +55,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest::new(
         "heap::seeded_sizes_keep_their_contents",
         seeded_sizes_keep_their_contents,
+    ),
+    KernelTest::new(
+        "heap::a_pool_in_frames_splits_and_coalesces",
+        a_pool_in_frames_splits_and_coalesces,
     ),
     KernelTest::new("heap::integrity_after_all_tests", integrity_after_all_tests),
     KernelTest::expecting_panic(
@@ -315,6 +319,65 @@ fn seeded_sizes_keep_their_contents() {
         (before.requested, before.allocations)
     );
     assert_eq!(HEAP.lock().check_integrity(), Ok(()));
+}
+
+/// Lab 2.5 on real memory, whatever heap the kernel runs: a first-fit pool
+/// over four frames of its own. Blocks of seeded sizes and alignments keep
+/// their contents, and once all are freed (in an order the seed picks) the
+/// frames are one free chunk again.
+fn a_pool_in_frames_splits_and_coalesces() {
+    let bytes = 4 * FRAME_SIZE;
+    let first = frames()
+        .allocate_contiguous(4, FRAME_SIZE, Owner::Kernel)
+        .expect("four free frames");
+    let start = first.start().as_usize();
+    let mut pool = crate::heap::PoolHeap::new();
+    // SAFETY: the four frames are ours until freed below, and chapter 2
+    // reaches physical memory at its own address.
+    unsafe { pool.add_region(start, bytes) }.expect("a pool over the frames");
+    let mut seed = kernel::ktest::seed();
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut blocks = Vec::new();
+    for index in 0..24u8 {
+        let size = 1 + next() as usize % 600;
+        let align = 1 << (next() % 7);
+        let layout = Layout::from_size_align(size, align).unwrap();
+        let Ok(pointer) = pool.allocate(layout) else {
+            break;
+        };
+        assert_eq!(pointer.as_ptr() as usize % align, 0, "aligned to {align}");
+        // SAFETY: the pool handed out `size` bytes at `pointer`.
+        unsafe { pointer.as_ptr().write_bytes(index, size) };
+        blocks.push((pointer, layout, index));
+    }
+    assert!(blocks.len() >= 8, "only {} blocks fit", blocks.len());
+    pool.check_integrity().expect("an intact pool");
+    while !blocks.is_empty() {
+        let (pointer, layout, index) = blocks.swap_remove(next() as usize % blocks.len());
+        // SAFETY: still allocated, `layout.size()` bytes long.
+        let contents = unsafe { core::slice::from_raw_parts(pointer.as_ptr(), layout.size()) };
+        assert!(
+            contents.iter().all(|&byte| byte == index),
+            "block {index} was overwritten"
+        );
+        pool.deallocate(pointer, layout)
+            .expect("a block it handed out");
+    }
+    let stats = pool.stats();
+    assert_eq!(
+        stats.free_blocks.iter().sum::<u32>(),
+        1,
+        "coalesced into one chunk"
+    );
+    assert_eq!(stats.largest_free, bytes);
+    frames()
+        .free_contiguous(first, 4, Owner::Kernel)
+        .expect("the frames are given back");
 }
 
 fn integrity_after_all_tests() {

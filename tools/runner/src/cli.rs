@@ -13,6 +13,7 @@ usage: strata-runner test --chapters NAME[,NAME...] [options]
        strata-runner handout --chapter N --dest DIR
        strata-runner branches --dest DIR
        strata-runner course-check [--work-dir DIR]
+       strata-runner lab-check --chapter N [--work-dir DIR]
        strata-runner reading-order
 
 test          runs each chapter's host tests, in-kernel tests (under QEMU)
@@ -27,6 +28,10 @@ course-check  what CI proves about the course: the lab markers agree with
               labs.conf and docs/labs.md, every handout builds and grades
               above zero but below full, the solution grades full, and
               each chapter reads in order (as reading-order)
+lab-check     each lab graded on its own (part of course-check): for each
+              lab of chapter N, a handout with only that lab solved must
+              pass exactly the foundations' and that lab's host checks;
+              prints the table with each lab's lines of solution
 reading-order each chapter's files use only files its lib.rs (or a folder's
               mod.rs) lists before them
 
@@ -60,6 +65,7 @@ pub enum Command {
     Handout { chapter: String, dest: PathBuf },
     Branches { dest: PathBuf },
     CourseCheck { work_dir: PathBuf },
+    LabCheck { chapter: String, work_dir: PathBuf },
     ReadingOrder,
     Help,
 }
@@ -110,8 +116,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let command = match args.next().map(String::as_str) {
         Some("-h" | "--help" | "help") => return Ok(Command::Help),
         Some(
-            command
-            @ ("test" | "grade" | "handout" | "branches" | "course-check" | "reading-order"),
+            command @ ("test" | "grade" | "handout" | "branches" | "course-check" | "lab-check"
+            | "reading-order"),
         ) => command,
         Some(other) => return Err(format!("unknown command `{other}`")),
         None => return Err("missing command".to_string()),
@@ -179,6 +185,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             flags.finish(Command::Branches { dest })
         }
         "reading-order" => flags.finish(Command::ReadingOrder),
+        "lab-check" => {
+            let chapter = flags.required("--chapter")?;
+            let work_dir = flags
+                .path("--work-dir")
+                .unwrap_or_else(|| PathBuf::from("target/course"));
+            flags.finish(Command::LabCheck { chapter, work_dir })
+        }
         _ => {
             let work_dir = flags
                 .path("--work-dir")
@@ -359,6 +372,14 @@ mod tests {
             })
         );
         assert_eq!(parse_words("reading-order"), Ok(Command::ReadingOrder));
+        assert_eq!(
+            parse_words("lab-check --chapter 2"),
+            Ok(Command::LabCheck {
+                chapter: "2".into(),
+                work_dir: "target/course".into()
+            })
+        );
+        assert!(parse_words("lab-check").is_err());
         assert!(parse_words("reading-order --chapter 1").is_err());
     }
 

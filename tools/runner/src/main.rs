@@ -65,6 +65,11 @@ fn main() -> ExitCode {
             course::course_check::run(root, &work_dir, &mut summary);
             finish(summary)
         }
+        Command::LabCheck { chapter, work_dir } => {
+            let mut summary = Summary::default();
+            course::course_check::run_lab_check(root, &chapter, &work_dir, &mut summary);
+            finish(summary)
+        }
         Command::ReadingOrder => {
             let mut summary = Summary::default();
             course::course_check::run_reading_order(root, &mut summary);

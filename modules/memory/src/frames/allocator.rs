@@ -44,7 +44,6 @@ impl<'a> FrameAllocator<'a> {
         let mut free = LevelBitmap::new(bitmap_words, frames);
         // Every frame is reserved until the map says otherwise.
         tags.fill(0);
-        // LAB 2.1 BEGIN: for each of map.available()'s ranges, mark its frames free in the bitmap (LevelBitmap::set_range) and tag each one FREE (set_tag)
         for range in map.available() {
             let (first, end) = (
                 range.start / FRAME_SIZE as u64,
@@ -55,7 +54,6 @@ impl<'a> FrameAllocator<'a> {
                 set_tag(tags, frame, FREE);
             }
         }
-        // LAB END
         Self {
             free,
             tags,
@@ -76,6 +74,7 @@ impl<'a> FrameAllocator<'a> {
 
     /// Allocates the lowest free frame for `owner`.
     pub fn allocate(&mut self, owner: Owner) -> Result<Frame, FrameError> {
+        // LAB 2.1 BEGIN: find the lowest free frame from lowest_free on (LevelBitmap::next_set; none left is OutOfFrames for 1 frame-aligned frame), take it for owner, and move lowest_free past it
         let frame = self
             .free
             .next_set(self.lowest_free)
@@ -86,6 +85,7 @@ impl<'a> FrameAllocator<'a> {
         self.take(frame, 1, owner);
         self.lowest_free = frame + 1;
         Ok(Frame::from_number(frame))
+        // LAB END
     }
 
     /// Gives back a frame `owner` holds.
@@ -103,6 +103,7 @@ impl<'a> FrameAllocator<'a> {
         if count == 0 || !align.is_power_of_two() {
             return Err(FrameError::BadRequest { count, align });
         }
+        // LAB 2.1 BEGIN: from lowest_free, find the next free frame, round it up to the alignment (in frames), and take the run if next_clear_in finds no used frame in it; otherwise search again after that used frame; past the end is OutOfFrames
         let step = (align / FRAME_SIZE).max(1);
         let mut from = self.lowest_free;
         loop {
@@ -121,6 +122,7 @@ impl<'a> FrameAllocator<'a> {
                 Some(used) => from = used + 1,
             }
         }
+        // LAB END
     }
 
     /// Gives back the `count` frames from `first` on, all held by `owner`.
@@ -135,6 +137,7 @@ impl<'a> FrameAllocator<'a> {
                 align: FRAME_SIZE,
             });
         }
+        // LAB 2.1 BEGIN: check every frame of the run first (state_of: beyond the bitmap is OutOfRange, Reserved, Free is a DoubleFree, a holder other than owner is NotYours); then set the run free in the bitmap, tag it FREE, lower lowest_free and update the counts (free, used, held by owner)
         let first = first.number();
         for number in first..first.saturating_add(count) {
             let frame = Frame::from_number(number);
@@ -165,6 +168,7 @@ impl<'a> FrameAllocator<'a> {
         self.counts.used -= count;
         self.counts.held[owner as usize - 1] -= count;
         Ok(())
+        // LAB END
     }
 
     /// What `frame` is (`None`: beyond the memory covered).
@@ -248,6 +252,27 @@ mod tests {
         let mut storage = vec![0u32; FrameAllocator::storage_words(map)];
         let mut frames = FrameAllocator::new(map, &mut storage);
         body(&mut frames)
+    }
+
+    /// The constructor (given code): the map's available frames are free,
+    /// the rest reserved, and the counts say so.
+    #[test]
+    fn a_new_allocator_has_the_maps_available_frames_free() {
+        let map = map_of(&[usable(0, 2 * MIB), usable(3 * MIB, MIB / 2)]);
+        with_allocator(&map, |frames| {
+            let counts = frames.counts();
+            assert_eq!((counts.total, counts.reserved, counts.used), (640, 256, 0));
+            assert_eq!(counts.free, 384);
+            assert_eq!(frames.state(at(0)), Some(FrameState::Reserved));
+            assert_eq!(frames.state(at(MIB)), Some(FrameState::Free));
+            assert_eq!(frames.state(at(2 * MIB - 4096)), Some(FrameState::Free));
+            assert_eq!(frames.state(at(2 * MIB)), Some(FrameState::Reserved));
+            assert_eq!(
+                frames.state(at(3 * MIB + MIB / 2 - 4096)),
+                Some(FrameState::Free)
+            );
+            assert_eq!(frames.state(at(3 * MIB + MIB / 2)), None);
+        });
     }
 
     #[test]

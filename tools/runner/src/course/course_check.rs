@@ -2,12 +2,15 @@
 //!
 //! 1. the lab markers, every `labs.conf` and `docs/labs.md` agree;
 //! 2. for each chapter, its handout builds without warnings, and its own
-//!    `make grade` scores above zero (the foundations pass) but below full
-//!    (the stubs fail their checks), naming a stub it reached;
-//! 3. the solution grades full for every chapter;
-//! 4. `make branches` makes one branch per chapter, each with its stubs, and
+//!    `make grade` scores exactly the foundations (every lab's checks fail
+//!    on its stubs), naming a stub it reached;
+//! 3. each lab is graded on its own: with only that lab solved, the host
+//!    checks that pass are exactly the foundations' and that lab's
+//!    ([`independence`](super::independence));
+//! 4. the solution grades full for every chapter;
+//! 5. `make branches` makes one branch per chapter, each with its stubs, and
 //!    a `solutions` branch with none;
-//! 5. each chapter's files can be read in the order its `lib.rs` lists
+//! 6. each chapter's files can be read in the order its `lib.rs` lists
 //!    them: a file uses only files listed before it.
 //!
 //! Handouts are built in the solution's own cargo target directory, so the
@@ -25,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::{branches, grade, handout, load_chapters, Chapter};
+use super::{branches, grade, handout, independence, load_chapters, Chapter};
 use crate::cli::GradeOptions;
 use crate::summary::Summary;
 use crate::transcript::last_lines;
@@ -58,7 +61,7 @@ pub fn run(root: &Path, work_dir: &Path, summary: &mut Summary) {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let target_dir = fs::canonicalize(&target_dir).unwrap_or(target_dir);
-    if let Err(error) = keep_handout_artifacts_apart(&work_dir, &chapters) {
+    if let Err(error) = keep_handout_artifacts_apart(&work_dir, &target_dir, &chapters) {
         return summary.fail("course (work dir)", &error);
     }
     for chapter in &chapters {
@@ -66,6 +69,7 @@ pub fn run(root: &Path, work_dir: &Path, summary: &mut Summary) {
     }
     for chapter in &chapters {
         check_handout(root, chapter, &work_dir, &target_dir, summary);
+        check_labs_alone(root, chapter, &work_dir, summary);
         check_solution(root, chapter, &work_dir, summary);
     }
     if let Some(first) = chapters.first() {
@@ -130,10 +134,17 @@ fn check_grade_json(root: &Path, chapter: &Chapter, summary: &mut Summary) {
 /// setting that changes nothing a test can see (the number of codegen
 /// units) gives the handout's own crates names of their own, while the
 /// standard library and the dependencies stay shared.
-fn keep_handout_artifacts_apart(work_dir: &Path, chapters: &[Chapter]) -> Result<(), String> {
-    let mut config = String::from(
+///
+/// It also names the shared target directory, so that a cargo started in a
+/// handout without `CARGO_TARGET_DIR` uses it too.
+pub fn keep_handout_artifacts_apart(
+    work_dir: &Path, target_dir: &Path, chapters: &[Chapter],
+) -> Result<(), String> {
+    let mut config = format!(
         "# Written by `strata-runner course-check`: see keep_handout_artifacts_apart\n\
-         # in tools/runner/src/course/course_check.rs.\n",
+         # in tools/runner/src/course/course_check.rs.\n\
+         [build]\ntarget-dir = {:?}\n",
+        target_dir.display().to_string()
     );
     let crates = chapters
         .iter()
@@ -150,6 +161,37 @@ fn keep_handout_artifacts_apart(work_dir: &Path, chapters: &[Chapter]) -> Result
     fs::create_dir_all(&dir)
         .and_then(|()| fs::write(dir.join("config.toml"), config))
         .map_err(|error| format!("{}: {error}", dir.display()))
+}
+
+/// `strata-runner lab-check --chapter N`: writes chapter N's handout and
+/// checks that each of its labs is graded on its own.
+pub fn run_lab_check(root: &Path, which: &str, work_dir: &Path, summary: &mut Summary) {
+    let chapters = match load_chapters(root) {
+        Ok(chapters) => chapters,
+        Err(error) => return summary.fail("course/labs.conf", &error),
+    };
+    let chapter = match super::find_chapter(&chapters, which) {
+        Ok(chapter) => chapter,
+        Err(error) => return summary.fail("course/lab-check", &error),
+    };
+    let prepared = fs::create_dir_all(work_dir)
+        .and_then(|()| fs::canonicalize(work_dir))
+        .map_err(|error| format!("{}: {error}", work_dir.display()))
+        .and_then(|work_dir| {
+            let target_dir = env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target"));
+            let target_dir = fs::canonicalize(&target_dir).unwrap_or(target_dir);
+            keep_handout_artifacts_apart(&work_dir, &target_dir, &chapters)?;
+            let dest = work_dir.join(format!("handout-{}", chapter.number()));
+            let _ = fs::remove_dir_all(&dest);
+            handout::write(root, &chapter.number().to_string(), &dest)?;
+            Ok(work_dir)
+        });
+    match prepared {
+        Ok(work_dir) => check_labs_alone(root, chapter, &work_dir, summary),
+        Err(error) => summary.fail("course/lab-check", &error),
+    }
 }
 
 /// Only the reading-order check, for every chapter: quick enough to run
@@ -233,18 +275,27 @@ fn check_handout(
     } else {
         summary.fail(&name("builds-without-warnings"), &warnings.join("\n"));
     }
-    let partial = 0 < earned && earned < total && !output.status.success();
+    let foundations = chapter
+        .conf
+        .sections
+        .iter()
+        .filter(|section| section.id.is_none())
+        .map(|section| section.points())
+        .sum::<u32>();
+    let only_foundations = earned == foundations && earned < total && !output.status.success();
     let scored = format!(
         "Score: {earned}/{total}, make exited with {}",
         output.status
     );
-    if partial {
-        summary.pass(&name(&format!("grades-partial ({earned}/{total})")));
+    if only_foundations {
+        summary.pass(&name(&format!(
+            "scores-only-its-foundations ({earned}/{total})"
+        )));
     } else {
         summary.fail(
-            &name("grades-partial"),
+            &name("scores-only-its-foundations"),
             &format!(
-                "expected 0 < score < full and a failing exit: {scored}\n{}",
+                "expected the foundations' {foundations} points and a failing exit: {scored}\n{}",
                 tail()
             ),
         );
@@ -258,6 +309,58 @@ fn check_handout(
             &format!("no check says `{stub}…`\n{}", tail()),
         );
     }
+}
+
+/// Each lab graded on its own, in the handout `check_handout` built (so its
+/// dependencies are built already): prints the table and checks every row.
+fn check_labs_alone(root: &Path, chapter: &Chapter, work_dir: &Path, summary: &mut Summary) {
+    let name = format!("course/chapter-{}/labs-graded-alone", chapter.number());
+    let dest = work_dir.join(format!("handout-{}", chapter.number()));
+    match labs_alone_table(root, chapter, &dest) {
+        Ok((table, wrong)) if wrong.is_empty() => {
+            println!("{table}");
+            summary.pass(&name)
+        }
+        Ok((table, wrong)) => summary.fail(&name, &format!("{table}{}", wrong.join("\n"))),
+        Err(error) => summary.fail(&name, &error),
+    }
+}
+
+/// Runs [`independence::check`] in `handout`: the table, with its lines of
+/// solution, and what went wrong in each wrong row.
+pub fn labs_alone_table(
+    root: &Path, chapter: &Chapter, handout: &Path,
+) -> Result<(String, Vec<String>), String> {
+    println!(
+        "== chapter {}: each lab graded on its own, in {}",
+        chapter.number(),
+        handout.display()
+    );
+    let lines = independence::solution_lines(root, chapter)?;
+    let rows = independence::check(root, chapter, handout, &mut |row| {
+        println!(
+            "   solved {:<7} host score {:>3}, expected {:>3}",
+            row.solved.label(),
+            row.earned,
+            row.expected
+        );
+    })?;
+    let wrong = rows
+        .iter()
+        .flat_map(|row| {
+            row.wrong
+                .iter()
+                .map(move |why| format!("solved {}: {why}", row.solved.label()))
+        })
+        .collect();
+    Ok((
+        format!(
+            "chapter {}, host checks with one lab solved:\n{}",
+            chapter.number(),
+            independence::table(&rows, &lines)
+        ),
+        wrong,
+    ))
 }
 
 /// Grades the solution itself (the ISOs `make test` built).

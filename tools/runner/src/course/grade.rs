@@ -176,14 +176,15 @@ pub fn run(root: &Path, options: &GradeOptions) -> Result<Score, String> {
 }
 
 /// Results are looked up by kind and test name.
-fn key(check: &Check) -> (CheckKind, String) {
+pub(super) fn key(check: &Check) -> (CheckKind, String) {
     (check.kind, check.test.clone())
 }
 
-type Results = HashMap<(CheckKind, String), Result<(), String>>;
+pub(super) type Results = HashMap<(CheckKind, String), Result<(), String>>;
 
-/// Runs the graded unit tests with one `cargo test`, seeded by the token.
-fn run_host_checks(
+/// Runs the graded unit tests with one `cargo test` in the tree at `root`,
+/// seeded by the token. Each check's result is keyed by [`key`].
+pub(super) fn run_host_checks(
     root: &Path, chapter: &Chapter, checks: &[&Check], token: &str, options: &GradeOptions,
 ) -> Results {
     let log_dir = options.log_dir.as_path();
@@ -339,7 +340,7 @@ fn summarize_failure(detail: &str) -> String {
 }
 
 /// 16 hex digits from the system's random source.
-fn random_token() -> Result<String, String> {
+pub(super) fn random_token() -> Result<String, String> {
     let mut bytes = [0u8; 8];
     fs::File::open("/dev/urandom")
         .and_then(|mut random| random.read_exact(&mut bytes))

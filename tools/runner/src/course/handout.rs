@@ -231,10 +231,11 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The lints a stub trips by removing code: the parameters and locals the
-/// solution used become unused (and imports only they used), and code
-/// after a `todo!()` unreachable.
-const STUB_LINTS: &str =
-    "unused_variables, unused_mut, unused_assignments, unused_imports, unreachable_code";
+/// solution used become unused (and imports only they used), helpers only
+/// the solution called become dead code, and code after a `todo!()`
+/// unreachable.
+const STUB_LINTS: &str = "unused_variables, unused_mut, unused_assignments, unused_imports, \
+                          dead_code, unreachable_code";
 
 /// Adds an `#![allow]` for [`STUB_LINTS`] after the crate's doc comment, so
 /// the handout builds without warnings.
@@ -304,9 +305,11 @@ fn readme_text(chapter: &Chapter, handout: &Handout) -> String {
          {labs}\
          | | foundations: what already works here must keep working | | {foundations} |\n\
          \n\
-         Do them in order. A later lab's checks may run code from an earlier one,\n\
-         and the kernel itself needs the labs that run while it boots. `make grade`\n\
-         says which stub a failed check reached.\n\
+         The host checks grade each lab on its own: a lab's host checks pass once\n\
+         it is done, whatever state the others are in. The kernel runs the labs\n\
+         it needs while it boots, so kernel checks may need other labs too (the\n\
+         chapter's `labs.conf` says which). `make grade` says which stub a failed\n\
+         check reached.\n\
          \n\
          ## Working on a lab\n\
          \n\

@@ -84,6 +84,12 @@ fn parse_begin(rest: &str) -> Result<(LabId, String), String> {
 /// `source` with every region of a lab of `chapter` replaced by its stub;
 /// other chapters' regions stay as they are (their solutions are given).
 pub fn stub_out(source: &str, regions: &[Region], chapter: u32) -> String {
+    stub_out_where(source, regions, |id| id.chapter == chapter)
+}
+
+/// `source` with the regions of the labs `stubbed` picks replaced by their
+/// stubs. The course check uses it for handouts in which one lab is solved.
+pub fn stub_out_where(source: &str, regions: &[Region], stubbed: impl Fn(LabId) -> bool) -> String {
     let lines: Vec<&str> = source.lines().collect();
     let mut output = String::with_capacity(source.len());
     let mut skip_until = 0;
@@ -96,7 +102,7 @@ pub fn stub_out(source: &str, regions: &[Region], chapter: u32) -> String {
         output.push('\n');
         let Some(region) = regions
             .iter()
-            .find(|region| region.begin_line == line_number && region.id.chapter == chapter)
+            .find(|region| region.begin_line == line_number && stubbed(region.id))
         else {
             continue;
         };
@@ -120,6 +126,18 @@ pub fn stub_out(source: &str, regions: &[Region], chapter: u32) -> String {
         output.pop();
     }
     output
+}
+
+/// How many lines of code the solution has in `region`: lines between its
+/// markers that are neither blank nor only a comment.
+pub fn solution_lines(source: &str, region: &Region) -> usize {
+    source
+        .lines()
+        .skip(region.begin_line)
+        .take(region.end_line - region.begin_line - 1)
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .count()
 }
 
 /// The hint as the contents of a `todo!` format string: quotes and
@@ -188,6 +206,25 @@ fn b() {
 "
         );
         assert_eq!(stub_out(SOURCE, &regions, 3), SOURCE);
+    }
+
+    #[test]
+    fn a_chosen_lab_keeps_its_solution() {
+        let regions = find_regions("a.rs", SOURCE).unwrap();
+        let only_1_3 = stub_out_where(SOURCE, &regions, |id| id.chapter == 1);
+        assert!(only_1_3.contains("let y = x * 2;"));
+        assert!(only_1_3.contains("todo!(\"LAB 1.3: an earlier chapter's lab\");"));
+        assert!(!only_1_3.contains("run();"));
+    }
+
+    /// Solution lines: those that are neither blank nor only a comment.
+    #[test]
+    fn solution_lines_leave_out_blanks_and_comments() {
+        let regions = find_regions("a.rs", SOURCE).unwrap();
+        assert_eq!(solution_lines(SOURCE, &regions[0]), 2);
+        let source = "// LAB 1.1 BEGIN: h\n  a();\n\n  // why\n  b(); // c\n// LAB END\n";
+        let regions = find_regions("b.rs", source).unwrap();
+        assert_eq!(solution_lines(source, &regions[0]), 2);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod course_check;
 pub mod json;
 pub mod grade;
 pub mod handout;
+pub mod independence;
 pub mod labs_conf;
 pub mod markers;
 pub mod reading_order;

@@ -63,7 +63,7 @@ impl BuddyHeap {
     }
 
     /// The block `block`'s buddy, if it lies inside the region.
-    fn buddy_of(&self, block: usize, order: u32, region: usize) -> Option<usize> {
+    pub(super) fn buddy_of(&self, block: usize, order: u32, region: usize) -> Option<usize> {
         let (start, end) = self.regions.get(region);
         let size = 1usize << order;
         let buddy = start + ((block - start) ^ size);
@@ -73,9 +73,17 @@ impl BuddyHeap {
     /// Whether the buddy of `block` is a whole free block of the same order.
     /// A buddy inside the region always starts a block, so a header there
     /// that fails its check means memory was overwritten.
+    ///
+    /// ```text
+    ///   buddy outside the region           -> Ok(None)    nothing to merge
+    ///   header fails valid_header          -> Err(CorruptHeader)
+    ///   FREE and of `order`                -> Ok(Some(buddy))
+    ///   USED, MERGED, or FREE but smaller  -> Ok(None)    (it was split)
+    /// ```
     pub(super) fn free_buddy(
         &self, block: usize, order: u32, region: usize,
     ) -> Result<Option<usize>, HeapError> {
+        // LAB 2.3 BEGIN: find the buddy (buddy_of; none is Ok(None)); a header there that fails valid_header is CorruptHeader; the buddy counts only if it is FREE and of the same order
         let Some(buddy) = self.buddy_of(block, order, region) else {
             return Ok(None);
         };
@@ -85,6 +93,7 @@ impl BuddyHeap {
                 Ok((header.state == FREE && u32::from(header.order) == order).then_some(buddy))
             }
         }
+        // LAB END
     }
 
     /// Frees `block` and merges it with its buddy for as long as the buddy
@@ -92,19 +101,32 @@ impl BuddyHeap {
     /// before anything changes; then merges exactly as many times as the
     /// check found free buddies (nothing changed in between, so the headers
     /// need not be checked twice).
+    ///
+    /// ```text
+    ///  free B (order 5) while A (order 5) and C (order 6) are free:
+    ///
+    ///    | A free | B used |   C free    |       |  A+B+C free, order 7   |
+    ///    0        32       64            128 ->  0                        128
+    ///
+    ///  B merges with A (B, the upper of the pair, is marked MERGED), then
+    ///  A+B with C (C is marked MERGED). The lower block's header becomes
+    ///  the merged block's. A MERGED header stays recognisable, so freeing
+    ///  B's pointer again is reported as a double free.
+    /// ```
     pub(super) fn free_block(
         &mut self, block: usize, order: u32, region: usize,
     ) -> Result<(), HeapError> {
-        // LAB 2.3 BEGIN: count the free buddies first (free_buddy), then merge that many times (the buddy's offset from the region's start is the block's offset XOR 2^order; remove_free it, mark the upper half MERGED), then push_free
+        // LAB 2.3 BEGIN: count the free buddies first (free_buddy, climbing from the lower of the pair each time), then merge that many times (remove_free the buddy, mark the upper of the pair MERGED, keep the lower), then push_free the result
         let (mut probe, mut probe_order) = (block, order);
         while let Some(buddy) = self.free_buddy(probe, probe_order, region)? {
             probe = probe.min(buddy);
             probe_order += 1;
         }
-        let (start, _) = self.regions.get(region);
         let (mut block, mut order) = (block, order);
         while order < probe_order {
-            let buddy = start + ((block - start) ^ (1 << order));
+            let buddy = self
+                .buddy_of(block, order, region)
+                .expect("free_buddy found it");
             self.remove_free(buddy, order);
             let (low, high) = (block.min(buddy), block.max(buddy));
             self.write_header(high, order, MERGED, 0, 0);
@@ -116,11 +138,20 @@ impl BuddyHeap {
         // LAB END
     }
 
+    /// Puts the blocks that tile `[start + from, start + to)` of a new
+    /// region on their free lists. They are the largest blocks aligned to
+    /// their own size, so no two of them are free buddies: nothing merges.
+    pub(super) fn carve_new(&mut self, start: usize, from: usize, to: usize) {
+        for (offset, order) in aligned_blocks(from, to) {
+            self.push_free(start + offset, order);
+        }
+    }
+
     /// Cuts `[start + from, start + to)` of region `region` (which starts at
     /// `start`) into the largest blocks that are aligned to their own size,
-    /// and frees them, so that they merge with free buddies below. All the
-    /// headers are written before the first free: a merged block's buddy may
-    /// be one of the new blocks further up.
+    /// and frees them, so that they merge with free buddies below: how the
+    /// top of a region grows. All the headers are written before the first
+    /// free: a merged block's buddy may be one of the new blocks further up.
     pub(super) fn carve(
         &mut self, region: usize, start: usize, from: usize, to: usize,
     ) -> Result<(), HeapError> {

@@ -108,7 +108,6 @@ impl BuddyHeap {
     /// The header at `address` if it is intact and describes a block that
     /// fits region `region` at that address.
     pub(super) fn valid_header(&self, address: usize, region: usize) -> Option<BlockHeader> {
-        // LAB 2.2 BEGIN: accept the header only if its check value, state and order are right and the block lies inside the region, aligned to its size counted from the region's start
         let (start, end) = self.regions.get(region);
         let header = self.read_header(address);
         let order = u32::from(header.order);
@@ -118,7 +117,6 @@ impl BuddyHeap {
         let fits =
             intact && (address - start).is_multiple_of(1 << order) && end - address >= 1 << order;
         fits.then_some(header)
-        // LAB END
     }
 
     /// Finds the block a payload pointer belongs to, and checks that it is

@@ -45,12 +45,14 @@
 //!
 //! Read the folder in this order:
 //!
-//! - `header.rs` — the block header, and checking it before believing it
-//!   (lab 2.2); finding the block a pointer belongs to;
+//! - `header.rs` — the block header, and checking it before believing it;
+//!   finding the block a pointer belongs to;
 //! - `free_lists.rs` — one list per order, a block's buddy, and merging a
-//!   freed block with it (lab 2.3); cutting a region into blocks;
-//! - `allocate.rs` — the [`Heap`](super::Heap): allocating by splitting
-//!   (lab 2.4), freeing, resizing in place;
+//!   freed block with its free buddies (lab 2.3); cutting a region into
+//!   blocks;
+//! - `allocate.rs` — the [`Heap`](super::Heap): taking a block by
+//!   splitting a larger one (lab 2.2), freeing, resizing in place (lab
+//!   2.4);
 //! - `walk.rs` — visiting every block (for `heapmap` and the integrity
 //!   check) and growing the top.
 
@@ -61,6 +63,8 @@ mod walk;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod lab_tests;
 
 /// The exact-fit heap (`exact/`) rounds and tiles the same way.
 pub use allocate::{largest_free, order_for, top_for_block};

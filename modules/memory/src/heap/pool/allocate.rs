@@ -33,6 +33,7 @@ impl Heap for PoolHeap {
         let need = Self::chunk_size_for(layout.size()).ok_or(out_of_memory(layout))?;
         let align = layout.align().max(GRANULE);
         let (chunk, gap, size) = self.find_free(need, align).ok_or(out_of_memory(layout))?;
+        // LAB 2.5 BEGIN: take the chunk off the free list (remove_free); a gap in front stays a free chunk (push_free); write the block's header USED (its prev_size is the gap, or the chunk's), fix the next chunk's prev_size, trim the block to need, count it, and return its payload
         let region = self
             .regions
             .find(chunk)
@@ -52,10 +53,12 @@ impl Heap for PoolHeap {
         let final_size = self.trim(block, block_size, need, region)?;
         self.counts.allocated(final_size, layout.size());
         Ok(NonNull::new((block + HEADER_SIZE) as *mut u8).expect("chunks are never at 0"))
+        // LAB END
     }
 
     fn deallocate(&mut self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
         let (chunk, region, header) = self.find_allocated(pointer)?;
+        // LAB 2.5 BEGIN: check both neighbours first (neighbour: the upper at chunk + size if inside the region, the lower at chunk - prev_size if the chunk is not the region's first), so a corrupt one changes nothing; then absorb a free upper (remove_free, mark MERGED), be absorbed by a free lower (remove_free, mark this chunk MERGED), push_free the result with its prev_size, fix the next chunk's prev_size, and count the free
         let (start, end) = self.regions.get(region);
         let size = header.size as usize;
         // Check both neighbours before changing anything.
@@ -88,6 +91,7 @@ impl Heap for PoolHeap {
         self.update_next_prev_size(merged, merged_size, region);
         self.counts.freed(size, layout.size());
         Ok(())
+        // LAB END
     }
 
     /// Shrinks by splitting off the tail; grows into a free upper neighbour;

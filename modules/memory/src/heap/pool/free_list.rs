@@ -72,6 +72,7 @@ impl PoolHeap {
     /// fits inside free chunk `chunk` of `size` bytes: the offset of the new
     /// chunk (0, or a gap big enough to stay a free chunk of its own).
     pub(super) fn fits(chunk: usize, size: usize, need: usize, align: usize) -> Option<usize> {
+        // LAB 2.5 BEGIN: align the payload (chunk + HEADER_SIZE) up; the gap before the chunk must be 0 or at least MIN_CHUNK (else move the payload on by a multiple of align that is at least MIN_CHUNK); the chunk fits if gap + need <= size
         let mut payload = (chunk + HEADER_SIZE).next_multiple_of(align);
         let mut gap = payload - HEADER_SIZE - chunk;
         if gap != 0 && gap < MIN_CHUNK {
@@ -79,6 +80,7 @@ impl PoolHeap {
             gap = payload - HEADER_SIZE - chunk;
         }
         (gap.checked_add(need)? <= size).then_some(gap)
+        // LAB END
     }
 
     /// The free chunk to allocate `need` bytes aligned to `align` from, as
@@ -109,6 +111,7 @@ impl PoolHeap {
     pub(super) fn trim(
         &mut self, chunk: usize, size: usize, keep: usize, region: usize,
     ) -> Result<usize, HeapError> {
+        // LAB 2.5 BEGIN: keep the chunk whole if the rest is smaller than MIN_CHUNK; else the rest (merged with a free upper neighbour: neighbour, remove_free, mark it MERGED) becomes a free chunk (push_free, with prev_size keep; update_next_prev_size), and the chunk's header says keep
         if size - keep < MIN_CHUNK {
             return Ok(size);
         }
@@ -131,5 +134,6 @@ impl PoolHeap {
         self.push_free(rest, merged_size, keep);
         self.update_next_prev_size(rest, merged_size, region);
         Ok(keep)
+        // LAB END
     }
 }
