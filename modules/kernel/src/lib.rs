@@ -18,7 +18,8 @@
 //! 7. [`shell`] — the line editor and the command table that later chapters
 //!    add their commands to;
 //! 8. [`ktest`] and [`panic`](mod@panic) — the in-kernel test framework, and what a
-//!    panic prints.
+//!    panic prints (the tests themselves, in `trap_tests` and `tests`, are
+//!    built for the kernel only).
 //!
 //! [`init`] wires all of it together; a chapter's `main.rs` calls it first.
 #![cfg_attr(not(test), no_std)]
@@ -37,6 +38,8 @@ pub mod shell;
 pub mod ktest;
 pub mod panic;
 // The in-kernel tests need the real machine; the host never builds them.
+#[cfg(target_os = "none")]
+pub mod trap_tests;
 #[cfg(target_os = "none")]
 pub mod tests;
 

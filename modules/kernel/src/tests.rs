@@ -1,11 +1,13 @@
 //! Chapter 1's in-kernel tests (see [`ktest`]).
 
-use crate::cpu::{exceptions, gdt, idt};
 use crate::drivers::{keyboard, pic, pit, serial};
+use crate::input::Input;
 use crate::ktest::{self, KernelTest};
 use crate::screen::{HEIGHT, WIDTH};
 use crate::shell::format::FixedText;
+use crate::shell::line_editor::LineEditor;
 use crate::shell::{self, Command, CommandError, Outcome};
+use crate::trap_tests;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,17 +20,25 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest::new("boot::running_on_the_boot_stack", running_on_the_boot_stack),
     KernelTest::new(
         "cpu::our_gdt_and_idt_are_loaded",
-        our_gdt_and_idt_are_loaded,
+        trap_tests::our_gdt_and_idt_are_loaded,
     ),
-    KernelTest::new("cpu::breakpoint_returns", breakpoint_returns),
+    KernelTest::new("cpu::breakpoint_returns", trap_tests::breakpoint_returns),
+    KernelTest::new(
+        "cpu::breakpoint_report_shows_the_registers",
+        trap_tests::breakpoint_report_shows_the_registers,
+    ),
+    KernelTest::new(
+        "cpu::selector_error_codes_are_decoded",
+        trap_tests::selector_error_codes_are_decoded,
+    ),
     KernelTest::expecting_panic(
         "cpu::divide_error_is_reported",
-        divide_by_zero,
+        trap_tests::divide_by_zero,
         "#DE Divide Error (vector 0)",
     ),
     KernelTest::expecting_panic(
         "cpu::invalid_opcode_is_reported",
-        invalid_opcode,
+        trap_tests::invalid_opcode,
         "(vector 6)",
     ),
     KernelTest::expecting_panic(
@@ -44,6 +54,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest::new("console::text_reaches_the_screen", text_reaches_the_screen),
     KernelTest::new("serial::uart_is_present", uart_is_present),
     KernelTest::new("shell::registered_commands_run", registered_commands_run),
+    KernelTest::new(
+        "shell::typed_lines_are_edited_and_run",
+        typed_lines_are_edited_and_run,
+    ),
     KernelTest::new(
         "console::scrolling_keeps_the_newest_lines",
         scrolling_keeps_the_newest_lines,
@@ -92,42 +106,6 @@ fn running_on_the_boot_stack() {
     assert_eq!(layout.stack_guard + 4096, layout.stack.0);
     assert_eq!(layout.stack.1 - layout.stack.0, 64 * 1024);
     assert!(layout.text.0 >= layout.image.0 && layout.text.1 <= layout.rodata.0);
-}
-
-fn our_gdt_and_idt_are_loaded() {
-    let (loaded, ours) = idt::loaded_and_expected_address();
-    assert_eq!(loaded, ours, "the IDTR points at our table");
-    let mut gdtr = x86::dtables::DescriptorTablePointer::<u64>::default();
-    // SAFETY: `sgdt` only stores the GDTR into `gdtr`.
-    unsafe { x86::dtables::sgdt(&mut gdtr) };
-    let base = gdtr.base;
-    assert_eq!(base as usize, gdt::table_address());
-    assert_eq!(x86::segmentation::cs(), gdt::KERNEL_CODE);
-    assert_eq!(x86::segmentation::ss(), gdt::KERNEL_DATA);
-    // SAFETY: `str` only reads the task register.
-    assert_eq!(unsafe { x86::task::tr() }, gdt::BOOT_TSS);
-}
-
-fn breakpoint_returns() {
-    let before = exceptions::breakpoints_hit();
-    shell::builtins::raise_breakpoint();
-    shell::builtins::raise_breakpoint();
-    assert_eq!(exceptions::breakpoints_hit(), before + 2);
-}
-
-fn divide_by_zero() {
-    // Rust checks for division by zero before dividing, so use the `div`
-    // instruction itself to make the CPU raise #DE.
-    // SAFETY: the divide error is caught by the kernel's handler, which
-    // reports and panics; nothing after it runs.
-    unsafe {
-        core::arch::asm!("xor edx, edx", "div {divisor}", divisor = in(reg) 0u32, inout("eax") 1u32 => _, out("edx") _);
-    }
-}
-
-fn invalid_opcode() {
-    // SAFETY: `ud2` raises #UD, which the kernel reports and panics on.
-    unsafe { core::arch::asm!("ud2") };
 }
 
 fn deliberate_panic() {
@@ -190,14 +168,15 @@ fn probe<'a>(args: &mut crate::shell::Args<'a>) -> Result<(), CommandError<'a>> 
     Ok(())
 }
 
+const PROBE: Command = Command {
+    name: "ktest-probe",
+    usage: "VALUE",
+    summary: "stores VALUE (in-kernel test)",
+    run: probe,
+};
+
 fn registered_commands_run() {
-    shell::register(Command {
-        name: "ktest-probe",
-        usage: "VALUE",
-        summary: "stores VALUE (in-kernel test)",
-        run: probe,
-    })
-    .expect("first registration");
+    shell::register(PROBE).expect("first registration");
     assert!(shell::register(Command {
         name: "ktest-probe",
         usage: "",
@@ -222,6 +201,51 @@ fn registered_commands_run() {
     assert_eq!(shell::execute("no-such-command"), Outcome::Unknown);
     assert_eq!(shell::execute("   "), Outcome::Empty);
     assert_eq!(shell::execute("echo from a test"), Outcome::Ran);
+}
+
+/// Lines typed with mistakes, an escape sequence, CR LF and the up arrow go
+/// through the line editor to `execute`: the probe must get the values the
+/// lines show once edited (the token picks them), and an overlong line
+/// must not run at all.
+fn typed_lines_are_edited_and_run() {
+    // Registered already if `registered_commands_run` ran in this boot.
+    let _ = shell::register(PROBE);
+    let seed = ktest::seed();
+    let first = seed >> 8;
+    let second = (first & !0xF) | (seed & 0xF);
+    let mut typed = FixedText::<320>::new();
+    // A typo rubbed out with Backspace, two with Delete, the right arrow
+    // (ignored), Enter as CR LF; then the line recalled with its last digit
+    // changed; then a line longer than the editor takes.
+    let _ = write!(
+        typed,
+        "ktest-prx\x08obe 0x{first:x}zz\x7f\x7f\x1b[C\r\n\x1b[A\x08{:x}\rktest-probe 7{:0>130}\r",
+        seed & 0xF,
+        ""
+    );
+    let mut bytes = typed.as_str().bytes();
+    let mut read = || Input::Byte(bytes.next().expect("the editor should have ended the line"));
+    let mut editor = LineEditor::new();
+    let outcome = shell::repl::read_and_execute(&mut editor, &mut read, &mut |_| {});
+    assert_eq!(outcome, Some(Outcome::Ran));
+    assert_eq!(
+        PROBE_VALUE.load(Ordering::Relaxed),
+        first,
+        "{:?}",
+        editor.line()
+    );
+    let outcome = shell::repl::read_and_execute(&mut editor, &mut read, &mut |_| {});
+    assert_eq!(outcome, Some(Outcome::Ran));
+    assert_eq!(
+        PROBE_VALUE.load(Ordering::Relaxed),
+        second,
+        "{:?}",
+        editor.line()
+    );
+    let outcome = shell::repl::read_and_execute(&mut editor, &mut read, &mut |_| {});
+    assert_eq!(outcome, None, "an overlong line is refused");
+    assert_eq!(PROBE_VALUE.load(Ordering::Relaxed), second);
+    assert_eq!(bytes.next(), None, "every byte was read");
 }
 
 /// More lines than the screen holds (how many more, the seed decides): the
@@ -262,24 +286,45 @@ const HEX_DIGIT_SCANCODES: [u8; 16] = [
     0x0B, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x1E, 0x30, 0x2E, 0x20, 0x12, 0x21,
 ];
 
-/// Types the seed in hex, the up arrow and Enter through the keyboard
-/// controller; the input queue must get the characters, `ESC [ A` and `\n`.
+/// Set 1 make codes of the left Shift key and Enter.
+const LEFT_SHIFT: u8 = 0x2A;
+const ENTER: u8 = 0x1C;
+
+/// Types the seed in hex, some digits with Shift held (the token picks
+/// which), then the up arrow and Enter, through the keyboard controller;
+/// the input queue must get the characters, `ESC [ A` and `\n`.
 fn typed_keys_reach_the_shell_input() {
     while crate::input::try_read().is_some() {}
     let press = |code: u8| {
         keyboard::simulate_scancode(code);
         keyboard::simulate_scancode(code | 0x80); // the release
     };
+    let seed = ktest::seed();
+    let shifted = seed.rotate_left(23);
     let mut expected = FixedText::<32>::new();
-    writeln!(expected, "{:016x}\x1b[A", ktest::seed()).unwrap();
-    for digit in expected.as_str().bytes().take(16) {
-        let value = (digit as char).to_digit(16).expect("a hex digit");
+    for index in 0..16 {
+        let value = (seed >> (60 - 4 * index)) & 0xF;
+        let shift = (shifted >> index) & 1 == 1;
+        if shift {
+            keyboard::simulate_scancode(LEFT_SHIFT);
+        }
         press(HEX_DIGIT_SCANCODES[value as usize]);
+        if shift {
+            keyboard::simulate_scancode(LEFT_SHIFT | 0x80);
+        }
+        let character = match (value, shift) {
+            (0..=9, false) => b'0' + value as u8,
+            (0..=9, true) => b")!@#$%^&*("[value as usize],
+            (_, false) => b'a' + value as u8 - 10,
+            (_, true) => b'A' + value as u8 - 10,
+        };
+        let _ = expected.write_char(character as char);
     }
     for code in [0xE0, 0x48, 0xE0, 0xC8] {
         keyboard::simulate_scancode(code); // up arrow: an extended key
     }
-    press(0x1C); // Enter
+    press(ENTER);
+    let _ = expected.write_str("\x1b[A\n");
     let mut received = [0u8; 32];
     let mut count = 0;
     while let Some(byte) = crate::input::try_read() {

@@ -99,7 +99,26 @@ impl LineEditor {
     }
 
     /// Feeds one byte of input; `echo` receives what should appear on screen.
+    ///
+    /// - CR submits the line (`submit`); an LF right after a CR is the same
+    ///   Enter and does nothing, any other LF submits.
+    /// - Backspace (0x08) and Delete (0x7F) remove the last character and
+    ///   echo `RUB_OUT`; on an empty line they do nothing.
+    /// - Printable ASCII (0x20..=0x7E) is stored and echoed while it fits
+    ///   in [`MAX_LINE`]; past that it is dropped, and the line marked as
+    ///   overflowed, so that its Enter refuses it.
+    /// - ESC starts an escape sequence (`ESC [ parameters final`):
+    ///   - after ESC, a `[` makes it a control sequence; any other byte
+    ///     ends it (a lone Esc key) and is then taken as ordinary input;
+    ///   - in a control sequence, parameter and intermediate bytes
+    ///     (0x20..=0x3F) wait for more; a final byte (0x40..=0x7E) ends it:
+    ///     `A` recalls an older line (`recall_older`), `B` a newer one
+    ///     (`recall_newer`), any other is ignored; any other byte (Enter
+    ///     after an unfinished `ESC [ 1 2`) ends the sequence and is then
+    ///     taken as ordinary input, so that it is never swallowed.
+    /// - Every other byte (control bytes, non-ASCII) is ignored.
     pub fn feed(&mut self, byte: u8, echo: &mut impl FnMut(&[u8])) -> Event {
+        // LAB 1.3 BEGIN: keep track of CR and of where an escape sequence is; submit on Enter, rub out on 0x08/0x7F, store printable bytes while they fit
         let after_carriage_return = core::mem::replace(&mut self.after_carriage_return, false);
         match self.escape {
             Escape::Started if byte == b'[' => {
@@ -111,9 +130,8 @@ impl LineEditor {
             Escape::Started => self.escape = Escape::None,
             Escape::ControlSequence => {
                 // Parameters and intermediates are 0x20..=0x3F; a byte in
-                // 0x40..=0x7E ends the sequence. Anything else (Enter, say,
-                // after an unfinished `ESC [ 1 2`) aborts it and is then
-                // taken as ordinary input, so it is never swallowed.
+                // 0x40..=0x7E ends the sequence. Anything else aborts it and
+                // is then taken as ordinary input.
                 match byte {
                     b'A' => self.recall_older(echo),
                     b'B' => self.recall_newer(echo),
@@ -160,6 +178,7 @@ impl LineEditor {
             // Other control bytes and anything non-ASCII.
             _ => Event::Pending,
         }
+        // LAB END
     }
 
     /// `dropped` bytes of input were lost at this point: the line being
@@ -170,6 +189,10 @@ impl LineEditor {
         self.escape = Escape::None;
     }
 
+    /// Enter: echoes the newline and ends the line. A line that lost bytes
+    /// or overflowed is refused (`Overrun`, `TooLong`); any other becomes
+    /// [`line`](Self::line) and, unless blank or a repeat of the newest, is
+    /// added to the history. The next line starts empty.
     fn submit(&mut self, echo: &mut impl FnMut(&[u8])) -> Event {
         echo(b"\n");
         let overflowed = core::mem::replace(&mut self.overflowed, false);
@@ -229,11 +252,14 @@ impl LineEditor {
         echo(&self.buffer[..self.len]);
     }
 
+    /// Rubs the whole line out: the next one starts afresh, so whatever
+    /// did not fit in this one no longer counts.
     fn erase_line(&mut self, echo: &mut impl FnMut(&[u8])) {
         for _ in 0..self.len {
             echo(RUB_OUT);
         }
         self.len = 0;
+        self.overflowed = false;
     }
 }
 
@@ -499,5 +525,194 @@ mod tests {
         // not swallow the key after it.
         let (_, lines, _) = type_bytes(&mut editor, b"ab\x1b[3~\x1b[C\x1bxc\r");
         assert_eq!(lines, ["abxc"]);
+    }
+
+    /// What a terminal shows of the echo: the line, and the cursor in it.
+    #[derive(Default)]
+    struct Terminal {
+        row: Vec<u8>,
+        cursor: usize,
+    }
+
+    impl Terminal {
+        fn show(&mut self, bytes: &[u8]) -> Result<(), String> {
+            for &byte in bytes {
+                match byte {
+                    b'\n' => *self = Terminal::default(),
+                    BACKSPACE if self.cursor == 0 => return Err("backspace at the prompt".into()),
+                    BACKSPACE => self.cursor -= 1,
+                    0x20..=0x7E if self.cursor < self.row.len() => {
+                        self.row[self.cursor] = byte;
+                        self.cursor += 1;
+                    }
+                    0x20..=0x7E => {
+                        self.row.push(byte);
+                        self.cursor += 1;
+                    }
+                    _ => return Err(format!("echoed the control byte {byte:#04x}")),
+                }
+            }
+            Ok(())
+        }
+
+        /// The text left of the cursor, if everything right of it is blank.
+        fn line(&self) -> Option<&str> {
+            let (line, rest) = self.row.split_at(self.cursor);
+            rest.iter()
+                .all(|&byte| byte == b' ')
+                .then(|| core::str::from_utf8(line).unwrap())
+        }
+    }
+
+    /// The editor as a simple model sees it: a `String`, a flag for a line
+    /// that outgrew the buffer, and the history as a list, newest last.
+    #[derive(Default)]
+    struct Model {
+        line: String,
+        overflowed: bool,
+        history: Vec<String>,
+        recalled: Option<usize>,
+        after_carriage_return: bool,
+        /// The lines submitted, in order.
+        submitted: Vec<String>,
+    }
+
+    impl Model {
+        fn type_text(&mut self, text: &[u8]) {
+            for &byte in text {
+                if self.line.len() < MAX_LINE {
+                    self.line.push(byte as char);
+                } else {
+                    self.overflowed = true;
+                }
+            }
+        }
+
+        fn enter(&mut self) -> Event {
+            let line = core::mem::take(&mut self.line);
+            self.recalled = None;
+            if core::mem::take(&mut self.overflowed) {
+                return Event::TooLong { limit: MAX_LINE };
+            }
+            self.submitted.push(line.clone());
+            if !line.trim().is_empty() && self.history.last() != Some(&line) {
+                self.history.push(line);
+                if self.history.len() > HISTORY_LINES {
+                    self.history.remove(0);
+                }
+            }
+            Event::Submitted
+        }
+
+        fn recall(&mut self, age: Option<usize>) {
+            self.recalled = age;
+            self.overflowed = false;
+            self.line = match age {
+                Some(age) => self.history[self.history.len() - 1 - age].clone(),
+                None => String::new(),
+            };
+        }
+
+        /// Takes one key (the bytes it sends); returns the events the
+        /// editor must give for them.
+        fn key(&mut self, kind: u8, text: &[u8]) -> (Vec<u8>, Vec<Event>) {
+            let after_carriage_return = core::mem::take(&mut self.after_carriage_return);
+            let mut events = Vec::new();
+            let bytes: Vec<u8> = match kind {
+                0..=39 => {
+                    self.type_text(text);
+                    text.to_vec()
+                }
+                40..=54 => {
+                    self.line.pop();
+                    vec![[BACKSPACE, DELETE][kind as usize % 2]]
+                }
+                55..=66 => {
+                    let enter: &[u8] = [b"\r".as_slice(), b"\n", b"\r\n"][kind as usize % 3];
+                    if enter != b"\n" || !after_carriage_return {
+                        events.push(self.enter());
+                    }
+                    self.after_carriage_return = enter == b"\r";
+                    enter.to_vec()
+                }
+                67..=76 => {
+                    let age = self.recalled.map_or(0, |age| age + 1);
+                    if age < self.history.len() {
+                        self.recall(Some(age));
+                    }
+                    b"\x1b[A".to_vec()
+                }
+                77..=84 => {
+                    match self.recalled {
+                        Some(0) => self.recall(None),
+                        Some(age) => self.recall(Some(age - 1)),
+                        None => {}
+                    }
+                    b"\x1b[B".to_vec()
+                }
+                85..=92 => {
+                    let ignored: [&[u8]; 6] = [
+                        b"\x1b[C",
+                        b"\x1b[3~",
+                        b"\x1b[1;5D",
+                        b"\x01",
+                        b"\xc3\xa9",
+                        b"\t",
+                    ];
+                    ignored[kind as usize % ignored.len()].to_vec()
+                }
+                _ => {
+                    // A lone Esc: the key after it counts as itself.
+                    let key = if text[0] == b'[' { b'x' } else { text[0] };
+                    self.type_text(&[key]);
+                    vec![ESCAPE, key]
+                }
+            };
+            (bytes, events)
+        }
+    }
+
+    /// Keys as (kind, printable text): `Model::key` says what each kind is.
+    fn keys() -> impl proptest::strategy::Strategy<Value = Vec<(u8, Vec<u8>)>> {
+        let text = proptest::collection::vec(0x20u8..0x7F, 1..60);
+        proptest::collection::vec((0u8..100, text), 0..120)
+    }
+
+    proptest::proptest! {
+        /// Any keys — text, Backspace and Delete, Enter as CR, LF or CR LF,
+        /// the arrows, ignored sequences and bytes, a lone Esc — give the
+        /// events, lines and history a model says, and the echo always
+        /// shows exactly the line being typed.
+        #[test]
+        fn agrees_with_a_model_of_the_line(keys in keys()) {
+            let mut editor = LineEditor::new();
+            let mut model = Model::default();
+            let mut terminal = Terminal::default();
+            let mut submitted = Vec::new();
+            for (index, (kind, text)) in keys.iter().enumerate() {
+                let (bytes, expected) = model.key(*kind, text);
+                let mut events = Vec::new();
+                let mut shown = Ok(());
+                for &byte in &bytes {
+                    let event = editor.feed(byte, &mut |echoed: &[u8]| {
+                        shown = shown.clone().and_then(|()| terminal.show(echoed));
+                    });
+                    if event != Event::Pending {
+                        events.push(event);
+                    }
+                    if event == Event::Submitted {
+                        submitted.push(editor.line().to_string());
+                    }
+                }
+                proptest::prop_assert_eq!(shown, Ok(()), "key {}: {:?}", index, bytes);
+                proptest::prop_assert_eq!(&events, &expected, "key {}: {:?}", index, bytes);
+                proptest::prop_assert_eq!(editor.current(), model.line.as_str(), "key {}: {:?}", index, bytes);
+                proptest::prop_assert_eq!(terminal.line(), Some(model.line.as_str()), "key {}: what the echo shows", index);
+                proptest::prop_assert_eq!(&submitted, &model.submitted, "key {}: the lines", index);
+            }
+            let newest_first: Vec<&str> = (0..HISTORY_LINES).map_while(|age| editor.history.get(age)).map(ascii).collect();
+            let model_history: Vec<&str> = model.history.iter().rev().map(String::as_str).collect();
+            proptest::prop_assert_eq!(newest_first, model_history);
+        }
     }
 }

@@ -32,9 +32,13 @@ pub enum Outcome {
     Unknown,
 }
 
-/// Runs one command line.
+/// Runs one command line: its first word names the command, which gets the
+/// rest. The command is copied out of the table, so that the table's lock
+/// is not held while it runs (it may print, or register commands). Unknown
+/// names and the errors a command returns are reported here, as `NAME:
+/// error`, with the usage line when the arguments were wrong;
+/// `CommandError::Reported` means the command has said it already.
 pub fn execute(line: &str) -> Outcome {
-    // LAB 1.3 BEGIN: take the command name from Args, find it (registry::find), run it; report unknown names and errors (with usage)
     let mut args = Args::new(line);
     let Some(name) = args.command_name() else {
         return Outcome::Empty;
@@ -54,7 +58,6 @@ pub fn execute(line: &str) -> Outcome {
             Outcome::Failed
         }
     }
-    // LAB END
 }
 
 /// Prints `banner` and runs the interactive shell for ever.
@@ -66,32 +69,43 @@ pub fn run(banner: &str) -> ! {
     let mut editor = LineEditor::new();
     loop {
         crate::print!("{PROMPT}");
-        loop {
-            let byte = match crate::input::read() {
-                Input::Byte(byte) => byte,
-                Input::Overrun { dropped } => {
-                    editor.lost(dropped);
-                    continue;
-                }
-            };
-            match editor.feed(byte, &mut crate::console::write_bytes) {
-                Event::Pending => continue,
-                Event::Submitted => {
-                    execute(editor.line());
-                    break;
-                }
-                Event::Overrun { dropped } => {
-                    crate::println!(
-                        "input overrun: {dropped} bytes dropped, line discarded (nothing was run)"
-                    );
-                    break;
-                }
-                Event::TooLong { limit } => {
-                    crate::println!(
-                        "error: line too long (at most {limit} characters); nothing was run"
-                    );
-                    break;
-                }
+        read_and_execute(
+            &mut editor,
+            crate::input::read,
+            &mut crate::console::write_bytes,
+        );
+    }
+}
+
+/// Feeds `editor` what `read` returns until it has a line, and runs it:
+/// one turn of the shell. The editor's echo goes to `echo` (the console,
+/// in the shell). Returns what became of the line, or `None` if the editor
+/// refused it (too long, or it lost bytes), after saying why.
+pub fn read_and_execute(
+    editor: &mut LineEditor, mut read: impl FnMut() -> Input, echo: &mut impl FnMut(&[u8]),
+) -> Option<Outcome> {
+    loop {
+        let byte = match read() {
+            Input::Byte(byte) => byte,
+            Input::Overrun { dropped } => {
+                editor.lost(dropped);
+                continue;
+            }
+        };
+        match editor.feed(byte, echo) {
+            Event::Pending => continue,
+            Event::Submitted => return Some(execute(editor.line())),
+            Event::Overrun { dropped } => {
+                crate::println!(
+                    "input overrun: {dropped} bytes dropped, line discarded (nothing was run)"
+                );
+                return None;
+            }
+            Event::TooLong { limit } => {
+                crate::println!(
+                    "error: line too long (at most {limit} characters); nothing was run"
+                );
+                return None;
             }
         }
     }
