@@ -139,10 +139,24 @@ static INPUT: IrqMutex<InputQueue<512>> = IrqMutex::new(InputQueue::new());
 /// stopped for lack of room can move its waiting bytes in.
 static ON_ROOM: spin::Once<fn()> = spin::Once::new();
 
+/// Sees each byte before the queue does (chapter 4: Ctrl-C while a program
+/// runs); it returns `true` if it took the byte.
+static FILTER: spin::Once<fn(u8) -> bool> = spin::Once::new();
+
 /// Adds a byte of input (called by the keyboard and serial handlers); a byte
 /// that does not fit is dropped and the loss marked.
 pub fn push(byte: u8) {
+    if FILTER.get().is_some_and(|take| take(byte)) {
+        return;
+    }
     INPUT.lock().push(byte);
+}
+
+/// Registers the filter that sees every byte before it is queued (one may
+/// be registered): a terminal's interrupt character is handled there, so
+/// that it acts at once even while nothing reads the input.
+pub fn set_filter(filter: fn(u8) -> bool) {
+    FILTER.call_once(|| filter);
 }
 
 /// Marks that `count` bytes were lost before reaching the queue (a UART

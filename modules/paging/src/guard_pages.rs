@@ -27,6 +27,7 @@
 //! (`guardpages=N` on the command line changes it; 0 turns it off).
 
 use crate::address::{Page, VirtAddr};
+use crate::growing_heap::{self, FaultInError};
 use crate::kernel_space;
 use crate::layout::{GUARD_END, GUARD_SLOTS, GUARD_START, PAGE_SIZE};
 use core::fmt;
@@ -35,7 +36,6 @@ use memory::heap::debug::{GuardPages, GuardedBlock};
 use memory::kernel::command_line::{self, KernelOption};
 use memory::kernel::sync::IrqMutex;
 use memory::kernel_heap::HEAP;
-use x86::bits32::paging::PTFlags;
 use x86::irq::PageFaultError;
 
 /// By default, one allocation in this many is put on a guard page.
@@ -135,19 +135,11 @@ fn guard_page(page: usize) -> Page {
     page_at(page).add(1)
 }
 
-/// Maps a fresh frame at `page`, owned by the mapping. Guard-page frames
-/// hold heap blocks, so the heap is their owner.
-fn map_fresh(page: usize) -> Result<(), &'static str> {
-    let page = page_at(page);
-    let frame = memory::setup::try_frames()
-        .ok_or("the frame allocator is locked")?
-        .allocate(Owner::Heap)
-        .map_err(|_| "no free frame")?;
-    kernel_space::map_owned(page, frame, PTFlags::RW).inspect_err(|_| {
-        if let Some(mut frames) = memory::setup::try_frames() {
-            let _ = frames.free(frame, Owner::Heap);
-        }
-    })
+/// Maps a fresh, zeroed frame at `page`, owned by the mapping
+/// (`growing_heap::fault_in_page`). Guard-page frames hold heap blocks, so
+/// the heap is their owner.
+fn map_fresh(page: usize) -> Result<(), FaultInError> {
+    growing_heap::fault_in_page(page_at(page))
 }
 
 /// The provider the heap debugger is given.
@@ -227,11 +219,6 @@ pub fn install() {
         }),
     };
     HEAP.lock().set_guard_pages(&PROVIDER, every);
-}
-
-/// Whether a page fault at `address` is one of ours.
-pub fn serves(address: VirtAddr) -> bool {
-    slot_of(address.as_usize()).is_some()
 }
 
 /// Reports a fault in a slot and makes the page usable so that the kernel

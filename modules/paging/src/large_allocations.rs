@@ -288,7 +288,6 @@ mod kernel_side {
     use memory::kernel::sync::IrqMutex;
     use memory::kernel_heap::{self, HEAP};
     use memory::setup;
-    use x86::bits32::paging::PTFlags;
 
     static RUNS: IrqMutex<PageRuns> = IrqMutex::new(PageRuns::new(LARGE_START, LARGE_END));
     /// Pages of runs that have a frame.
@@ -344,26 +343,11 @@ mod kernel_side {
             .is_some_and(|runs| runs.containing(address.as_usize()).is_some())
     }
 
-    /// Demand paging for a run: a fresh, zeroed frame at `address`'s page.
-    /// Its frame was promised when the run was made.
+    /// Demand paging for a run: a fresh, zeroed frame at `address`'s page
+    /// (`growing_heap::fault_in_page`). Its frame was promised when the
+    /// run was made, so the promise is settled.
     pub fn fault_in(address: VirtAddr) -> Result<(), growing_heap::FaultInError> {
-        let page = Page::containing(address);
-        let error = |reason| growing_heap::FaultInError::new(page, reason);
-        let frame = setup::try_frames()
-            .ok_or(error(
-                "the frame allocator is locked by the code that faulted",
-            ))?
-            .allocate(Owner::Heap)
-            .map_err(|_| error("no free frame (another user took the promised frames)"))?;
-        if let Err(reason) = kernel_space::map_owned(page, frame, PTFlags::RW) {
-            if let Some(mut frames) = setup::try_frames() {
-                let _ = frames.free(frame, Owner::Heap);
-            }
-            return Err(error(reason));
-        }
-        // SAFETY: the page was just mapped, writable, to a frame nobody
-        // else has; zeroing it hides whatever the frame held before.
-        unsafe { core::ptr::write_bytes(page.start().as_usize() as *mut u8, 0, PAGE_SIZE) };
+        growing_heap::fault_in_page(Page::containing(address))?;
         MAPPED.fetch_add(1, Ordering::Relaxed);
         growing_heap::settle(1);
         Ok(())

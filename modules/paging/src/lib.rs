@@ -17,8 +17,10 @@
 //! Read it in this order (each file uses only the ones before it):
 //!
 //! 1. [`address`] — virtual addresses and pages as types of their own;
-//!    [`page_table`] — the two-level tables and the one walk, over any
-//!    memory;
+//!    [`mapping`] — map and unmap: one entry written or cleared, over any
+//!    way of finding it ([`mapping::PageEntries`]);
+//!    [`page_table`] — the two-level tables and the one walk that finds the
+//!    entries, over any memory;
 //! 2. [`layout`] — what lives where in the kernel's address space;
 //! 3. `kernel_space` — building the tables and turning paging on;
 //! 4. [`growing_heap`] — the kernel heap that grows on page faults;
@@ -26,19 +28,21 @@
 //!    `regions` — which region an address is in, right now;
 //! 5. `fixup` — letting a probe fault and carry on (an exception table);
 //!    `guard_pages` — KFENCE-style pages for the heap debugger;
-//! 6. [`page_fault`] — decoding a fault, and the handler that serves what
-//!    it can (chapter 1's fatal report gets its decoding for the rest);
+//! 6. [`page_fault`] — decoding a fault, deciding who serves it, and the
+//!    handler that serves what it can (chapter 1's fatal report gets its
+//!    decoding for the rest);
 //! 7. `double_fault` — the double-fault task and the stack guard page;
 //! 8. `commands` — `pages`, `translate`, `map`, `unmap`, `touch`, `bench`.
 //!
-//! 1, 2 and the arithmetic in 4 and 6 are plain `no_std` code, tested on the
-//! host (`cargo htest -p strata-paging`); the rest needs the real machine
-//! and is tested in the kernel.
+//! 1, 2, the arithmetic in 4 and the decoding and decision in 6 are plain
+//! `no_std` code, tested on the host (`cargo htest -p strata-paging`); the
+//! rest needs the real machine and is tested in the kernel.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
 pub mod address;
+pub mod mapping;
 pub mod page_table;
 pub mod layout;
 #[cfg(target_os = "none")]

@@ -13,19 +13,26 @@
 //!  bit 4  ID    1 = an instruction fetch (only with NX, which 32-bit paging lacks)
 //! ```
 //!
-//! The handler serves what it can, in order:
+//! The handler gathers what it knows about the fault ([`Fault`]: the
+//! report, whether EIP is a probe, whether the address is in a live run of
+//! pages, whether the handler was running already) and [`decide`]s, a pure
+//! function tested on the host. In order:
 //!
-//! 1. the heap: a not-present fault inside the heap's live range is demand
-//!    paging at work — take a frame, map it, return, and the faulting
-//!    instruction runs again (`growing_heap`);
-//! 2. the exception table: a fault at one of the few instructions that are
+//! 1. a fault inside the handler itself is left unserved, and said so;
+//! 2. a reserved-bit fault is never served: the tables are corrupt;
+//! 3. demand paging: a not-present fault in the heap's region, below its
+//!    top, or in a live run of pages, is served by bringing in a frame
+//!    (`growing_heap`, `large_allocations`), and the faulting instruction
+//!    runs again;
+//! 4. the exception table: a fault at one of the few instructions that are
 //!    *allowed* to fault (the shell's probes) resumes at its fix-up address
 //!    (`fixup`), whatever region it hit: a probe asked to read an address
-//!    that may fault, and it is told that it did;
-//! 3. the heap debugger's guard pages: a fault there is an overrun or a use
-//!    after free of a sampled block — report it, map a spare page, carry on
-//!    (`guard_pages`);
-//! 4. anything else it returns unserved, and chapter 1's trap path gives
+//!    that may fault, and it is told that it did (also when demand paging
+//!    found no frame for it);
+//! 5. the heap debugger's guard pages: a not-present fault there is an
+//!    overrun or a use after free of a sampled block — report it, map a
+//!    spare page, carry on (`guard_pages`);
+//! 6. anything else it returns unserved, and chapter 1's trap path gives
 //!    the fatal report and panics, as for every exception. This chapter adds
 //!    its decoding to that report ([`FaultReport`]: the access, the address
 //!    and its region, every error-code bit in words) and the one-line reason
@@ -143,12 +150,82 @@ pub fn fatal_reason(report: &FaultReport) -> &'static str {
     }
 }
 
+/// What the handler knows about a fault when it decides what to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Fault {
+    /// The address, the error code, EIP, and the region the address is in
+    /// right now (`Region::Heap` is below the heap's top).
+    pub report: FaultReport,
+    /// EIP is an instruction of the exception table: a probe, which is
+    /// allowed to fault.
+    pub probe: bool,
+    /// The address is in the pages of a live run of pages (the rest of the
+    /// large allocations' range is guard pages and unused addresses).
+    pub in_live_run: bool,
+    /// The handler was running already: this fault happened inside it.
+    pub nested: bool,
+}
+
+/// Who brings in a frame for a demand fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pager {
+    /// The heap's region, below its top (`growing_heap::fault_in`).
+    Heap,
+    /// A live run of pages (`large_allocations::fault_in`).
+    LargeAllocation,
+}
+
+/// What the handler does about a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Demand paging: the pager maps a fresh frame at the page, and the
+    /// instruction runs again. If it finds no frame, a probe is still told
+    /// that it faulted; for anyone else it is fatal ("out of memory").
+    FaultIn(Pager),
+    /// A probe faulted: it resumes at its fix-up, told that it did.
+    Recover,
+    /// A sampled block's guard page: report it, map a spare page, go on.
+    GuardPage,
+    /// A fault inside the handler: left unserved, and the report says so.
+    Nested,
+    /// A bug: left unserved, to chapter 1's fatal report.
+    Fatal,
+}
+
+/// The handler's decision: who, if anyone, serves `fault` (the order is
+/// the module's list).
+pub fn decide(fault: &Fault) -> Decision {
+    // LAB 3.3 BEGIN: nested: Nested; a reserved bit (RSVD): Fatal; not present (no P) in Region::Heap, or in Region::LargeAllocations with in_live_run: FaultIn with that pager; else a probe: Recover; else not present in Region::GuardPages: GuardPage; else Fatal
+    let code = fault.report.code;
+    if fault.nested {
+        return Decision::Nested;
+    }
+    if code.contains(PageFaultError::RSVD) {
+        return Decision::Fatal;
+    }
+    let not_present = !code.contains(PageFaultError::P);
+    let pager = match fault.report.region {
+        Region::Heap => Some(Pager::Heap),
+        Region::LargeAllocations if fault.in_live_run => Some(Pager::LargeAllocation),
+        _ => None,
+    };
+    match pager {
+        Some(pager) if not_present => Decision::FaultIn(pager),
+        _ if fault.probe => Decision::Recover,
+        _ if not_present && fault.report.region == Region::GuardPages => Decision::GuardPage,
+        _ => Decision::Fatal,
+    }
+    // LAB END
+}
+
 #[cfg(target_os = "none")]
 pub use handler::install;
 
 #[cfg(target_os = "none")]
 mod handler {
-    use super::{access, fatal_reason, FaultReport, PageFaultError};
+    use super::{
+        access, decide, fatal_reason, Decision, Fault, FaultReport, PageFaultError, Pager,
+    };
     use crate::address::VirtAddr;
     use crate::growing_heap::{self, FaultInError};
     use crate::large_allocations;
@@ -189,40 +266,42 @@ mod handler {
         }
     }
 
-    /// Serves the fault if it can; returns `false` to leave it to chapter
-    /// 1's fatal report.
+    /// Serves the fault if it can ([`decide`] says how); returns `false`
+    /// to leave it to chapter 1's fatal report.
     fn handle(frame: &mut TrapFrame) -> bool {
         let report = report_of(frame);
-        if HANDLING.swap(true, Ordering::Relaxed) {
+        let fault = Fault {
+            report,
+            probe: fixup::is_probe(report.eip),
+            in_live_run: large_allocations::serves(report.address),
+            nested: HANDLING.swap(true, Ordering::Relaxed),
+        };
+        let decision = decide(&fault);
+        if decision == Decision::Nested {
+            // HANDLING stays set: it is the outer handler's.
             *UNSERVED.lock() = Some(Unserved::Nested);
             return false;
         }
         *UNSERVED.lock() = None;
-        let probe = fixup::is_probe(report.eip);
-        let not_present = !report.code.contains(PageFaultError::P);
-        let heap = not_present && growing_heap::serves(report.address);
-        let large = not_present && !heap && large_allocations::serves(report.address);
-        let served = if heap || large {
-            let result = if heap {
-                growing_heap::fault_in(report.address)
-            } else {
-                large_allocations::fault_in(report.address)
-            };
-            match result {
-                Ok(()) => true,
-                // A probe is told it faulted; anyone else cannot go on.
-                Err(_) if probe => fixup::recover(frame, report.address, report.code),
-                Err(error) => {
-                    *UNSERVED.lock() = Some(Unserved::NoFrame(error));
-                    false
+        let served = match decision {
+            Decision::FaultIn(pager) => {
+                let result = match pager {
+                    Pager::Heap => growing_heap::fault_in(report.address),
+                    Pager::LargeAllocation => large_allocations::fault_in(report.address),
+                };
+                match result {
+                    Ok(()) => true,
+                    // A probe is told it faulted; anyone else cannot go on.
+                    Err(_) if fault.probe => fixup::recover(frame, report.address, report.code),
+                    Err(error) => {
+                        *UNSERVED.lock() = Some(Unserved::NoFrame(error));
+                        false
+                    }
                 }
             }
-        } else if probe {
-            fixup::recover(frame, report.address, report.code)
-        } else if guard_pages::serves(report.address) {
-            guard_pages::handle_fault(report.address, report.code)
-        } else {
-            false
+            Decision::Recover => fixup::recover(frame, report.address, report.code),
+            Decision::GuardPage => guard_pages::handle_fault(report.address, report.code),
+            Decision::Nested | Decision::Fatal => false,
         };
         HANDLING.store(false, Ordering::Relaxed);
         served
@@ -335,6 +414,174 @@ mod tests {
         ];
         for (report, words) in cases {
             assert!(fatal_reason(&report).contains(words), "{report:?}: {words}");
+        }
+    }
+
+    /// A fault with these facts (EIP and address do not matter to
+    /// `decide`).
+    fn fault(region: Region, code: u32, probe: bool, in_live_run: bool) -> Fault {
+        Fault {
+            report: report(0xD000_1234, code, region),
+            probe,
+            in_live_run,
+            nested: false,
+        }
+    }
+
+    const NOT_PRESENT_READ: u32 = 0b000;
+    const NOT_PRESENT_WRITE: u32 = 0b010;
+    const PROTECTED_WRITE: u32 = 0b011;
+    const CORRUPT: u32 = 0b1001;
+
+    /// Lab 3.3: each kind of fault, by hand.
+    #[test]
+    fn each_fault_goes_to_whoever_can_serve_it() {
+        use Decision::*;
+        let cases = [
+            // Demand paging, for a probe too (`touch` shows it at work).
+            (
+                fault(Region::Heap, NOT_PRESENT_WRITE, false, false),
+                FaultIn(Pager::Heap),
+            ),
+            (
+                fault(Region::Heap, NOT_PRESENT_READ, true, false),
+                FaultIn(Pager::Heap),
+            ),
+            (
+                fault(Region::LargeAllocations, NOT_PRESENT_READ, false, true),
+                FaultIn(Pager::LargeAllocation),
+            ),
+            // Not in a live run: a guard page after a run, or free addresses.
+            (
+                fault(Region::LargeAllocations, NOT_PRESENT_WRITE, false, false),
+                Fatal,
+            ),
+            (
+                fault(Region::LargeAllocations, NOT_PRESENT_READ, true, false),
+                Recover,
+            ),
+            // Present: mapping a frame would not help.
+            (fault(Region::Heap, PROTECTED_WRITE, false, false), Fatal),
+            (fault(Region::Heap, PROTECTED_WRITE, true, false), Recover),
+            (
+                fault(Region::KernelText, PROTECTED_WRITE, true, false),
+                Recover,
+            ),
+            (
+                fault(Region::KernelText, PROTECTED_WRITE, false, false),
+                Fatal,
+            ),
+            // Above the heap's top: not the heap's (yet).
+            (
+                fault(Region::HeapReserve, NOT_PRESENT_WRITE, false, false),
+                Fatal,
+            ),
+            (
+                fault(Region::HeapReserve, NOT_PRESENT_READ, true, false),
+                Recover,
+            ),
+            // Guard pages: a probe there is told, anyone else reported.
+            (
+                fault(Region::GuardPages, NOT_PRESENT_WRITE, false, false),
+                GuardPage,
+            ),
+            (
+                fault(Region::GuardPages, NOT_PRESENT_READ, true, false),
+                Recover,
+            ),
+            (
+                fault(Region::GuardPages, PROTECTED_WRITE, false, false),
+                Fatal,
+            ),
+            // Holes.
+            (
+                fault(Region::NullPage, NOT_PRESENT_READ, false, false),
+                Fatal,
+            ),
+            (
+                fault(Region::StackGuard, NOT_PRESENT_WRITE, false, false),
+                Fatal,
+            ),
+            (
+                fault(Region::Scratch, NOT_PRESENT_READ, true, false),
+                Recover,
+            ),
+            // Corrupt tables are never papered over, not even for a probe.
+            (fault(Region::Heap, CORRUPT, false, false), Fatal),
+            (fault(Region::Heap, CORRUPT, true, false), Fatal),
+        ];
+        for (fault, decision) in cases {
+            assert_eq!(decide(&fault), decision, "{fault:?}");
+        }
+        let nested = Fault {
+            nested: true,
+            ..fault(Region::Heap, NOT_PRESENT_WRITE, true, false)
+        };
+        assert_eq!(
+            decide(&nested),
+            Nested,
+            "not served from inside the handler"
+        );
+    }
+
+    const REGIONS: [Region; 17] = [
+        Region::NullPage,
+        Region::LowMemory,
+        Region::Vga,
+        Region::MultibootHeader,
+        Region::KernelText,
+        Region::KernelReadOnlyData,
+        Region::KernelData,
+        Region::StackGuard,
+        Region::KernelStack,
+        Region::Ram,
+        Region::NoRam,
+        Region::Heap,
+        Region::HeapReserve,
+        Region::LargeAllocations,
+        Region::GuardPages,
+        Region::Scratch,
+        Region::Unused,
+    ];
+
+    proptest::proptest! {
+        /// Lab 3.3: the rules, each on its own, for any fault: what may
+        /// be faulted in, what only a probe gets, and that nothing is
+        /// served from inside the handler or over a corrupt table.
+        #[test]
+        fn decisions_follow_the_rules(
+            region in proptest::sample::select(REGIONS.to_vec()),
+            code in 0u32..32,
+            probe: bool,
+            in_live_run: bool,
+            nested: bool,
+        ) {
+            let fault = Fault { nested, ..fault(region, code, probe, in_live_run) };
+            let decision = decide(&fault);
+            let code = PageFaultError::from_bits_truncate(code);
+            let present = code.contains(PageFaultError::P);
+            let corrupt = code.contains(PageFaultError::RSVD);
+            let pager = match region {
+                Region::Heap => Some(Pager::Heap),
+                Region::LargeAllocations if in_live_run => Some(Pager::LargeAllocation),
+                _ => None,
+            };
+            let servable = !nested && !corrupt;
+            // Demand paging: exactly the not-present faults its pagers own.
+            let demand = servable && !present && pager.is_some();
+            proptest::prop_assert_eq!(
+                matches!(decision, Decision::FaultIn(_)), demand, "{:?}", fault
+            );
+            if let Decision::FaultIn(chosen) = decision {
+                proptest::prop_assert_eq!(Some(chosen), pager);
+            }
+            // Nested: exactly the faults inside the handler.
+            proptest::prop_assert_eq!(decision == Decision::Nested, nested);
+            // Recover: exactly the probes that demand paging does not take.
+            proptest::prop_assert_eq!(decision == Decision::Recover, servable && probe && !demand);
+            // Guard pages: not-present faults there, not a probe's.
+            let guard = servable && !probe && !present && region == Region::GuardPages;
+            proptest::prop_assert_eq!(decision == Decision::GuardPage, guard);
         }
     }
 }

@@ -16,16 +16,15 @@
 //!                                 each covers 4 KiB
 //! ```
 //!
-//! An entry is a frame address (its top 20 bits) plus flags in the low 12:
-//! P (present), RW (writable), US (user), A/D (accessed, dirty, set by the
-//! CPU), and bits 9–11, which the CPU ignores and the OS may use. Strata uses
-//! bit 9 to remember that a frame was allocated for the mapping and must go
-//! back to the frame allocator when the page is unmapped.
+//! A directory entry is the frame of a page table plus flags; a table entry
+//! is the frame of a page plus flags (`mapping.rs` says which).
 //!
 //! Everything below goes through **one walk**, `AddressSpace::walk`: the
 //! counterpart of xv6's `walkpgdir(pgdir, va, alloc)`. It finds the entry
 //! that maps a page, and makes the missing page table on the way when asked
-//! to. `translate` reads that entry, `map` writes it, `unmap` clears it.
+//! to. `translate` reads that entry; `map` writes it and `unmap` clears it,
+//! through `mapping.rs`, which gets the entry from the walk
+//! ([`PageEntries`]).
 //!
 //! The types come from the `x86` crate (`bits32::paging`); this file adds the
 //! walk. It never touches memory itself: a [`TableMemory`] hands it the tables
@@ -35,20 +34,9 @@
 //! the host and used in the kernel.
 
 use crate::address::{Frame, Indices, Page, PhysAddr, VirtAddr};
-use bitflags::bitflags;
-use core::fmt;
+use crate::mapping::{self, frame_of, is_owned, PageEntries};
+pub use crate::mapping::{MapError, SoftwareBits, Unmapped};
 use x86::bits32::paging::{PDEntry, PDFlags, PTEntry, PTFlags, PD, PT};
-
-bitflags! {
-    /// The bits of a page-table entry that the CPU ignores, for the OS's
-    /// own use (bits 9–11).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct SoftwareBits: u32 {
-        /// The frame was allocated for this mapping: whoever unmaps the
-        /// page gives it back to the frame allocator.
-        const OWNED_FRAME = 1 << 9;
-    }
-}
 
 /// Where page tables live, seen from the code that edits them.
 pub trait TableMemory {
@@ -60,30 +48,6 @@ pub trait TableMemory {
     fn allocate_table_frame(&mut self) -> Option<Frame>;
     /// Forgets any cached translation of `page` (the TLB's `invlpg`).
     fn flush(&mut self, page: Page);
-}
-
-/// Why a mapping could not be changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MapError {
-    /// The page is mapped already (to this frame); unmap it first.
-    AlreadyMapped { page: Page, frame: Frame },
-    /// The page is not mapped.
-    NotMapped { page: Page },
-    /// No frame for a new page table.
-    OutOfFrames,
-}
-
-impl fmt::Display for MapError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::AlreadyMapped { page, frame } => write!(
-                f,
-                "{page:#010x} is already mapped (to frame {frame:#010x}); unmap it first"
-            ),
-            Self::NotMapped { page } => write!(f, "{page:#010x} is not mapped"),
-            Self::OutOfFrames => write!(f, "no free frame for a page table"),
-        }
-    }
 }
 
 /// Where a translation stopped, when it did not reach a frame.
@@ -107,14 +71,6 @@ pub struct Translation {
     pub owned: bool,
 }
 
-/// What [`AddressSpace::unmap`] took away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unmapped {
-    pub frame: Frame,
-    /// The frame was the mapping's own: the caller gives it back.
-    pub owned: bool,
-}
-
 /// How much an address space maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpaceCounts {
@@ -134,11 +90,12 @@ pub struct MappedRun {
     pub flags: PTFlags,
 }
 
-/// The place of one page-table entry: the table's frame and the index.
+/// The place of one page-table entry, as the walk finds it: the table's
+/// frame and the index in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct EntrySlot {
-    table: Frame,
-    index: usize,
+pub struct EntrySlot {
+    pub table: Frame,
+    pub index: usize,
 }
 
 /// The flags that matter for permissions and reports: present, writable
@@ -146,6 +103,12 @@ struct EntrySlot {
 fn permission_bits(flags: PTFlags) -> PTFlags {
     flags & (PTFlags::P | PTFlags::RW | PTFlags::US)
 }
+
+/// The flags of a directory entry that the walk makes: present, writable
+/// and user. A translation is writable (or open to ring 3) only if *both*
+/// of its entries say so, so a generous directory entry leaves the
+/// decision to each page's entry, as xv6's `walkpgdir` does.
+pub const TABLE_FLAGS: PDFlags = PDFlags::P.union(PDFlags::RW).union(PDFlags::US);
 
 /// One address space: a page directory and the tables under it.
 pub struct AddressSpace<M> {
@@ -183,19 +146,19 @@ impl<M: TableMemory> AddressSpace<M> {
     /// The directory entry for `page` names its page table. If that entry is
     /// not present, there is no table yet: with `create` the walk takes a
     /// frame, zeroes it (a recycled frame holds garbage, and a garbage entry
-    /// would map garbage) and puts it in the directory; without `create`, or
-    /// with no frame left, there is no slot (`None`).
+    /// would map garbage), puts it in the directory with [`TABLE_FLAGS`] and
+    /// counts it; without `create`, or with no frame left, there is no slot
+    /// (`None`).
     fn walk(&mut self, page: Page, create: bool) -> Option<EntrySlot> {
-        // LAB 3.1 BEGIN: split the address; follow the directory entry to its table (table_frame); if there is none and `create`, allocate a frame, zero it, enter it in the directory (P | RW) and count it; return the slot
+        // LAB 3.1 BEGIN: split the page's address (Indices::of); follow its directory entry to the table (table_frame); if there is none: without `create` None, else take a frame (self.memory.allocate_table_frame(); none: None), fill it with empty entries, enter it in the directory with TABLE_FLAGS and count it in self.counts.tables; return the slot (the table's frame, the table index)
         let indices = Indices::of(page.start());
         let table = match self.table_frame(indices.directory) {
             Some(table) => table,
             None if create => {
                 let table = self.memory.allocate_table_frame()?;
                 self.memory.table(table).fill(PTEntry(0));
-                // The directory entry is writable: the table's entries decide.
                 self.memory.directory(self.directory)[indices.directory] =
-                    PDEntry::new(table.start().as_usize().into(), PDFlags::P | PDFlags::RW);
+                    PDEntry::new(table.start().as_usize().into(), TABLE_FLAGS);
                 self.counts.tables += 1;
                 table
             }
@@ -208,20 +171,23 @@ impl<M: TableMemory> AddressSpace<M> {
         // LAB END
     }
 
-    fn entry(&mut self, slot: EntrySlot) -> &mut PTEntry {
+    /// The entry in `slot`.
+    fn entry_in(&mut self, slot: EntrySlot) -> &mut PTEntry {
         &mut self.memory.table(slot.table)[slot.index]
     }
 
     /// Where `address` is mapped to, with the page's flags, or where the
-    /// walk stopped.
+    /// walk stopped: `Missing::Table` if no table covers it (the walk makes
+    /// none here), `Missing::Page` if the table's entry is not present.
     pub fn translate(&mut self, address: VirtAddr) -> Result<Translation, Missing> {
+        // LAB 3.1 BEGIN: walk to the entry without creating a table (no slot: Missing::Table); an entry that is not present: Missing::Page; else the entry's frame address plus the offset in the page, its flags, and whether it is owned (is_owned)
         let indices = Indices::of(address);
         let slot = self
             .walk(Page::containing(address), false)
             .ok_or(Missing::Table {
                 directory_index: indices.directory,
             })?;
-        let entry = *self.entry(slot);
+        let entry = *self.entry_in(slot);
         if !entry.flags().contains(PTFlags::P) {
             return Err(Missing::Page {
                 directory_index: indices.directory,
@@ -233,54 +199,42 @@ impl<M: TableMemory> AddressSpace<M> {
             flags: entry.flags(),
             owned: is_owned(entry),
         })
+        // LAB END
     }
 
-    /// Maps `page` to `frame` with `flags`.
+    /// Maps `page` to `frame` with `flags` (`mapping::map`), and counts it.
     pub fn map(&mut self, page: Page, frame: Frame, flags: PTFlags) -> Result<(), MapError> {
-        self.map_with(page, frame, flags, SoftwareBits::empty())
+        mapping::map(self, page, frame, flags, SoftwareBits::empty())?;
+        self.counts.pages += 1;
+        Ok(())
     }
 
     /// Like [`map`](Self::map), and marks the frame as the mapping's own:
     /// [`unmap`](Self::unmap) will say it must be freed.
     pub fn map_owned(&mut self, page: Page, frame: Frame, flags: PTFlags) -> Result<(), MapError> {
-        self.map_with(page, frame, flags, SoftwareBits::OWNED_FRAME)
-    }
-
-    /// Maps `count` pages from `page` to consecutive frames from `frame`,
-    /// one walk per page. If one is mapped already, or a table cannot be
-    /// made, the pages mapped so far are unmapped again: all the pages or
-    /// none (a table made on the way stays, as tables always do).
-    pub fn map_range(
-        &mut self, page: Page, frame: Frame, count: usize, flags: PTFlags,
-    ) -> Result<(), MapError> {
-        for index in 0..count {
-            if let Err(error) = self.map(page.add(index), frame.add(index), flags) {
-                for undo in 0..index {
-                    let _ = self.unmap(page.add(undo));
-                }
-                return Err(error);
-            }
-        }
+        mapping::map(self, page, frame, flags, SoftwareBits::OWNED_FRAME)?;
+        self.counts.pages += 1;
         Ok(())
     }
 
-    /// Removes the mapping of `page` and flushes it from the TLB. Returns
-    /// the frame it was mapped to, and whether that frame was the mapping's
-    /// own (then the caller frees it). Page tables stay, even when empty.
+    /// Maps `count` pages from `page` to consecutive frames from `frame`,
+    /// all or none (`mapping::map_range`).
+    pub fn map_range(
+        &mut self, page: Page, frame: Frame, count: usize, flags: PTFlags,
+    ) -> Result<(), MapError> {
+        mapping::map_range(self, page, frame, count, flags)?;
+        self.counts.pages += count;
+        Ok(())
+    }
+
+    /// Removes the mapping of `page` and flushes it from the TLB
+    /// (`mapping::unmap`). Returns the frame it was mapped to, and whether
+    /// that frame was the mapping's own (then the caller frees it). Page
+    /// tables stay, even when empty.
     pub fn unmap(&mut self, page: Page) -> Result<Unmapped, MapError> {
-        let not_mapped = MapError::NotMapped { page };
-        let slot = self.walk(page, false).ok_or(not_mapped)?;
-        let entry = *self.entry(slot);
-        if !entry.flags().contains(PTFlags::P) {
-            return Err(not_mapped);
-        }
-        *self.entry(slot) = PTEntry(0);
-        self.memory.flush(page);
+        let unmapped = mapping::unmap(self, page)?;
         self.counts.pages -= 1;
-        Ok(Unmapped {
-            frame: frame_of(entry),
-            owned: is_owned(entry),
-        })
+        Ok(unmapped)
     }
 
     /// Makes sure a page table covers `page`, allocating one if needed.
@@ -343,27 +297,6 @@ impl<M: TableMemory> AddressSpace<M> {
         &mut self.memory
     }
 
-    /// Maps `page` to `frame` with `flags`, plus `software` bits: the walk
-    /// (making the table if needed), then one entry written.
-    fn map_with(
-        &mut self, page: Page, frame: Frame, flags: PTFlags, software: SoftwareBits,
-    ) -> Result<(), MapError> {
-        // LAB 3.2 BEGIN: walk to the entry, creating its table (OutOfFrames if that fails); refuse an entry that is present already; write frame, P, flags and software bits; count the page
-        let slot = self.walk(page, true).ok_or(MapError::OutOfFrames)?;
-        let existing = *self.entry(slot);
-        if existing.flags().contains(PTFlags::P) {
-            return Err(MapError::AlreadyMapped {
-                page,
-                frame: frame_of(existing),
-            });
-        }
-        let address = frame.start().as_usize().into();
-        *self.entry(slot) = PTEntry(PTEntry::new(address, flags | PTFlags::P).0 | software.bits());
-        self.counts.pages += 1;
-        Ok(())
-        // LAB END
-    }
-
     /// The frame of the page table for directory entry `directory`, if
     /// that entry is present.
     fn table_frame(&mut self, directory: usize) -> Option<Frame> {
@@ -375,17 +308,6 @@ impl<M: TableMemory> AddressSpace<M> {
     }
 }
 
-/// The frame a present entry maps.
-fn frame_of(entry: PTEntry) -> Frame {
-    Frame::containing(PhysAddr::new(entry.address().as_usize()))
-}
-
-/// Whether a present entry's frame is the mapping's own
-/// ([`SoftwareBits::OWNED_FRAME`]): its unmapper frees it.
-fn is_owned(entry: PTEntry) -> bool {
-    SoftwareBits::from_bits_truncate(entry.0).contains(SoftwareBits::OWNED_FRAME)
-}
-
 /// "read-write" or "read-only", for reports.
 pub fn describe_flags(flags: PTFlags) -> &'static str {
     if flags.contains(PTFlags::RW) {
@@ -395,12 +317,25 @@ pub fn describe_flags(flags: PTFlags) -> &'static str {
     }
 }
 
+/// The way `mapping.rs` reaches the entries: the walk, and the TLB. (Use
+/// `map` and `unmap` rather than this: they keep the counts.)
+impl<M: TableMemory> PageEntries for AddressSpace<M> {
+    fn entry(&mut self, page: Page, create: bool) -> Option<&mut PTEntry> {
+        let slot = self.walk(page, create)?;
+        Some(self.entry_in(slot))
+    }
+
+    fn flush(&mut self, page: Page) {
+        self.memory.flush(page);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::address::{PAGE_SIZE, TABLE_SPAN};
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     /// Physical memory for the tests: a few frames, addressed like real ones
     /// (frame `n` is at `BASE + n * 4096`), so the walker cannot tell.
@@ -446,6 +381,7 @@ mod tests {
                 return None;
             }
             // Garbage, like a real recycled frame: the walker must clear it.
+            // (0xDEAD_BEEF has P set: a garbage entry looks present.)
             self.frames.push(Box::new([0xDEAD_BEEF; 1024]));
             Some(frame(BASE + (self.frames.len() - 1) * PAGE_SIZE))
         }
@@ -473,30 +409,55 @@ mod tests {
         space.translate(VirtAddr::new(address))
     }
 
-    /// What `unmap` returns for a page that was mapped to `address`.
-    fn unmapped(address: usize, owned: bool) -> Result<Unmapped, MapError> {
-        Ok(Unmapped {
-            frame: frame(address),
-            owned,
-        })
-    }
-
     fn counts(pages: usize, tables: usize) -> SpaceCounts {
         SpaceCounts { pages, tables }
     }
 
-    /// Lab 3.1 alone: tables built by hand, so only the walk runs.
+    /// The directory entry for `directory_index`, as the CPU would read it.
+    fn directory_entry(
+        space: &mut AddressSpace<SimulatedMemory>, directory_index: usize,
+    ) -> PDEntry {
+        let directory = space.directory_frame();
+        space.memory().directory(directory)[directory_index]
+    }
+
+    /// Makes a page table by hand, without the walk, for directory entry
+    /// `directory_index`: a fresh frame, emptied, entered with TABLE_FLAGS.
+    fn table_by_hand(space: &mut AddressSpace<SimulatedMemory>, directory_index: usize) -> Frame {
+        let directory = space.directory_frame();
+        let table = space.memory().allocate_table_frame().unwrap();
+        space.memory().table(table).fill(PTEntry(0));
+        space.memory().directory(directory)[directory_index] =
+            PDEntry::new(table.start().as_usize().into(), TABLE_FLAGS);
+        table
+    }
+
+    /// Maps a page by hand, without the walk or `map`: the entry is written
+    /// where the CPU will look for it (the table is made by hand if the
+    /// directory has none).
+    fn map_by_hand(
+        space: &mut AddressSpace<SimulatedMemory>, page: Page, frame: Frame, flags: PTFlags,
+    ) {
+        let indices = Indices::of(page.start());
+        let entry = directory_entry(space, indices.directory);
+        let table = if entry.flags().contains(PDFlags::P) {
+            Frame::containing(PhysAddr::new(entry.address().as_usize()))
+        } else {
+            table_by_hand(space, indices.directory)
+        };
+        space.memory().table(table)[indices.table] =
+            PTEntry::new(frame.start().as_usize().into(), flags | PTFlags::P);
+    }
+
+    /// Lab 3.1: tables built by hand, so only the walk and `translate` run.
     #[test]
     fn the_walk_follows_hand_built_tables() {
         let mut space = space(8);
         let directory = space.directory_frame();
-        let table = space.memory().allocate_table_frame().unwrap();
-        let table_address = table.start().as_usize();
-        space.memory().table(table).fill(PTEntry(0));
+        let table = table_by_hand(&mut space, 0x340);
         // Directory entry 0x340 (0xD000_0000..) points at the table; its
-        // entry 5 maps a frame read-only and entry 6 is left empty.
-        space.memory().directory(directory)[0x340] =
-            PDEntry::new(table_address.into(), PDFlags::P | PDFlags::RW);
+        // entry 5 maps a frame read-only, entry 7 an owned frame
+        // read-write, and entry 6 is left empty.
         space.memory().table(table)[5] = PTEntry::new(0x0ABC_D000.into(), PTFlags::P);
         space.memory().table(table)[7] = PTEntry(
             PTEntry::new(0x0000_7000.into(), PTFlags::P | PTFlags::RW).0
@@ -512,6 +473,7 @@ mod tests {
             (owned.physical, owned.owned),
             (PhysAddr::new(0x0000_7FFF), true)
         );
+        assert!(owned.flags.contains(PTFlags::RW));
         assert_eq!(
             translate(&mut space, 0xD000_6000),
             Err(Missing::Page {
@@ -528,7 +490,7 @@ mod tests {
         // A directory entry that is not present is not followed, whatever
         // address it holds.
         space.memory().directory(directory)[0x341] =
-            PDEntry::new(table_address.into(), PDFlags::RW);
+            PDEntry::new(table.start().as_usize().into(), PDFlags::RW);
         assert_eq!(
             translate(&mut space, 0xD040_5000),
             Err(Missing::Table {
@@ -538,12 +500,20 @@ mod tests {
         assert_eq!(space.counts(), counts(0, 0), "a lookup makes no table");
     }
 
-    /// The walk with `create` makes the missing table, zeroed, once.
+    /// Lab 3.1: the walk with `create` makes the missing table, zeroed,
+    /// once, and enters it in the directory.
     #[test]
     fn the_walk_makes_a_missing_table_once() {
         let mut space = space(8);
         space.ensure_table(page(0xD000_0000)).unwrap();
         assert_eq!(space.counts(), counts(0, 1));
+        let entry = directory_entry(&mut space, 0x340);
+        assert_eq!(entry.flags() & TABLE_FLAGS, TABLE_FLAGS, "{entry:?}");
+        assert_eq!(
+            entry.address().as_usize(),
+            BASE + PAGE_SIZE,
+            "the frame after the directory's"
+        );
         // Every entry of the new table is empty, though its frame held
         // garbage.
         for address in (0xD000_0000..0xD040_0000).step_by(PAGE_SIZE * 97) {
@@ -559,111 +529,24 @@ mod tests {
             full.ensure_table(page(0xD000_0000)),
             Err(MapError::OutOfFrames)
         );
+        assert_eq!(full.counts(), counts(0, 0));
     }
 
-    #[test]
-    fn map_translate_unmap_round_trip() {
-        let mut space = space(8);
-        assert_eq!(
-            translate(&mut space, 0xD000_0123),
-            Err(Missing::Table {
-                directory_index: 0x340
-            })
-        );
-        space
-            .map(page(0xD000_0000), frame(0x0012_3000), PTFlags::RW)
-            .unwrap();
-        let translation = translate(&mut space, 0xD000_0123).unwrap();
-        assert_eq!(translation.physical, PhysAddr::new(0x0012_3123));
-        assert!(translation.flags.contains(PTFlags::P | PTFlags::RW));
-        assert!(!translation.owned);
-        assert_eq!(
-            translate(&mut space, 0xD000_1000),
-            Err(Missing::Page {
-                directory_index: 0x340,
-                table_index: 1
-            })
-        );
-        assert_eq!(space.counts(), counts(1, 1));
-        assert_eq!(space.unmap(page(0xD000_0000)), unmapped(0x0012_3000, false));
-        assert_eq!(space.memory().flushed, vec![page(0xD000_0000)]);
-        assert!(translate(&mut space, 0xD000_0123).is_err());
-        assert_eq!(space.counts(), counts(0, 1), "the empty table stays");
-    }
-
-    #[test]
-    fn mistakes_are_errors_that_change_nothing() {
-        let mut space = space(8);
-        space
-            .map_owned(page(0x1000), frame(0x5000), PTFlags::empty())
-            .unwrap();
-        assert_eq!(
-            space.map(page(0x1000), frame(0x6000), PTFlags::RW),
-            Err(MapError::AlreadyMapped {
-                page: page(0x1000),
-                frame: frame(0x5000)
-            })
-        );
-        assert_eq!(
-            space.unmap(page(0x2000)),
-            Err(MapError::NotMapped { page: page(0x2000) })
-        );
-        assert_eq!(
-            space.unmap(page(0x8000_0000)),
-            Err(MapError::NotMapped {
-                page: page(0x8000_0000)
-            })
-        );
-        let kept = translate(&mut space, 0x1000).unwrap();
-        assert_eq!((kept.physical, kept.owned), (PhysAddr::new(0x5000), true));
-        assert!(!kept.flags.contains(PTFlags::RW), "still read-only");
-        assert_eq!(space.counts(), counts(1, 1));
-        assert_eq!(space.unmap(page(0x1000)), unmapped(0x5000, true));
-        assert_eq!(
-            space.memory().flushed,
-            vec![page(0x1000)],
-            "one flush, for the unmap"
-        );
-    }
-
-    #[test]
-    fn map_range_is_all_or_nothing() {
-        let mut space = space(8);
-        space
-            .map(page(0x0000_5000), frame(0x9000), PTFlags::RW)
-            .unwrap();
-        assert_eq!(
-            space.map_range(page(0x0000_1000), frame(0x1000), 8, PTFlags::RW),
-            Err(MapError::AlreadyMapped {
-                page: page(0x5000),
-                frame: frame(0x9000)
-            })
-        );
-        assert_eq!(space.counts().pages, 1, "nothing of the range was mapped");
-        // Out of frames for the second table: the first table's pages are
-        // taken back.
-        let mut small = self::space(2);
-        let across = 0x0040_0000 - 2 * PAGE_SIZE;
-        assert_eq!(
-            small.map_range(page(across), frame(0x10_0000), 4, PTFlags::RW),
-            Err(MapError::OutOfFrames)
-        );
-        assert_eq!(small.counts().pages, 0);
-    }
-
+    /// Foundations: `for_each_run` reads the tables itself (no walk), so
+    /// the tables are made by hand.
     #[test]
     fn runs_join_consecutive_frames_with_equal_flags() {
         let mut space = space(8);
-        space
-            .map_range(page(0x0010_0000), frame(0x0010_0000), 3, PTFlags::empty())
-            .unwrap();
-        space
-            .map_range(page(0x0010_3000), frame(0x0010_3000), 2, PTFlags::RW)
-            .unwrap();
+        let mut map = |start: usize, frame: usize, count: usize, flags: PTFlags| {
+            for index in 0..count {
+                let (page, frame) = (self::page(start).add(index), self::frame(frame).add(index));
+                map_by_hand(&mut space, page, frame, flags);
+            }
+        };
+        map(0x0010_0000, 0x0010_0000, 3, PTFlags::empty());
+        map(0x0010_3000, 0x0010_3000, 2, PTFlags::RW);
         // Across a table boundary, still one run.
-        space
-            .map_range(page(0x003F_F000), frame(0x0050_0000), 3, PTFlags::RW)
-            .unwrap();
+        map(0x003F_F000, 0x0050_0000, 3, PTFlags::RW);
         let mut runs = Vec::new();
         space.for_each_run(&mut |run| runs.push((run.start, run.frame, run.pages)));
         assert_eq!(
@@ -676,16 +559,84 @@ mod tests {
         );
     }
 
+    /// 64 candidate pages spread over several tables.
+    fn page_of(slot: usize) -> Page {
+        page((slot % 8) * TABLE_SPAN * 37 + (slot / 8) * PAGE_SIZE * 129)
+    }
+
     proptest! {
-        /// Random maps and unmaps agree with a plain map from page to frame,
-        /// and every address translates as the model says.
+        /// Lab 3.1: the walk against a model of which tables exist and
+        /// which pages are mapped. Tables are made by the walk (with
+        /// `create`, while frames last); entries are written by hand where
+        /// the directory says the table is, so `translate` must find them
+        /// through the directory, and a fresh table's garbage must be gone.
         #[test]
-        fn the_walker_matches_a_model(
+        fn the_walk_matches_a_model(
+            steps in prop::collection::vec((0usize..64, 0usize..4096, 0u8..3), 1..150),
+            limit in 1usize..12,
+        ) {
+            let mut space = space(limit);
+            let mut tables: BTreeSet<usize> = BTreeSet::new();
+            let mut mapped: BTreeMap<Page, (Frame, bool)> = BTreeMap::new();
+            for (slot, number, kind) in steps {
+                let page = page_of(slot);
+                let indices = Indices::of(page.start());
+                match kind {
+                    // Make the table (if it is missing), then map the page
+                    // by hand.
+                    0 => {
+                        let room = tables.contains(&indices.directory) || tables.len() + 1 < limit;
+                        let made = space.ensure_table(page);
+                        prop_assert_eq!(made.is_ok(), room, "{:?}", page);
+                        if room {
+                            tables.insert(indices.directory);
+                            let entry = directory_entry(&mut space, indices.directory);
+                            prop_assert_eq!(entry.flags() & TABLE_FLAGS, TABLE_FLAGS);
+                            let writable = number % 2 == 0;
+                            let flags = if writable { PTFlags::RW } else { PTFlags::empty() };
+                            map_by_hand(&mut space, page, Frame::from_number(number), flags);
+                            mapped.insert(page, (Frame::from_number(number), writable));
+                        }
+                    }
+                    // Translate an address in the page.
+                    1 => {
+                        let address = page.start() + number % PAGE_SIZE;
+                        let expected = match mapped.get(&page) {
+                            Some(&(frame, writable)) => Ok((frame.start() + number % PAGE_SIZE, writable)),
+                            None if tables.contains(&indices.directory) => Err(Missing::Page {
+                                directory_index: indices.directory,
+                                table_index: indices.table,
+                            }),
+                            None => Err(Missing::Table { directory_index: indices.directory }),
+                        };
+                        let found = space
+                            .translate(address)
+                            .map(|translation| (translation.physical, translation.flags.contains(PTFlags::RW)));
+                        prop_assert_eq!(found, expected);
+                    }
+                    // The slot of a page without `create`: there is one
+                    // exactly when its table exists.
+                    _ => {
+                        let slot = space.walk(page, false);
+                        prop_assert_eq!(slot.is_some(), tables.contains(&indices.directory));
+                        if let Some(slot) = slot {
+                            prop_assert_eq!(slot.index, indices.table);
+                        }
+                    }
+                }
+                prop_assert_eq!(space.counts().tables, tables.len());
+            }
+        }
+
+        /// Labs 3.1 and 3.2 together, as the kernel uses them (not graded
+        /// on its own: the kernel checks cover it). Random maps and unmaps
+        /// agree with a plain map from page to frame; every address
+        /// translates as the model says, and the counts and runs match.
+        #[test]
+        fn the_address_space_matches_a_model(
             operations in prop::collection::vec((0usize..64, 0usize..4096, any::<bool>()), 1..200),
             probes in prop::collection::vec(0usize..64, 1..50),
         ) {
-            // 64 candidate pages spread over several tables.
-            let page_of = |slot: usize| page((slot % 8) * TABLE_SPAN * 37 + (slot / 8) * PAGE_SIZE * 129);
             let mut space = space(32);
             let mut model: BTreeMap<Page, Frame> = BTreeMap::new();
             for (slot, number, map) in operations {

@@ -8,7 +8,10 @@
 //! - the code segment's privilege level (ring 0) and the 32-bit default size;
 //! - the Task State Segment (TSS). The CPU saves the current register state
 //!   into the running task's TSS when it switches tasks, which chapter 3 uses
-//!   to run the double-fault handler on a stack of its own.
+//!   to run the double-fault handler on a stack of its own. The TSS also
+//!   says which stack a trap from ring 3 runs on (`esp0`, [`set_kernel_stack`]);
+//! - the segments of user code (chapter 4): the same flat segments, at
+//!   privilege level 3 ([`add_segment`]).
 //!
 //! GRUB leaves its own GDT loaded, somewhere we do not control, so the first
 //! thing the kernel does is install this one.
@@ -19,7 +22,8 @@
 //!   1     0x08     kernel code: base 0, limit 4 GiB, execute/read, ring 0
 //!   2     0x10     kernel data: base 0, limit 4 GiB, read/write, ring 0
 //!   3     0x18     TSS of the boot task (the kernel itself)
-//!   4..   0x20..   free: later chapters add their own TSSs with `add_tss`
+//!   4..   0x20..   free: later chapters add their own TSSs (`add_tss`)
+//!                    and segments (`add_segment`)
 //! ```
 
 use crate::sync::IrqMutex;
@@ -123,6 +127,32 @@ pub fn add_tss(tss: &'static IrqMutex<TaskStateSegment>) -> Result<SegmentSelect
     gdt.entries[index] = tss_descriptor(tss);
     gdt.used += 1;
     Ok(SegmentSelector::new(index as u16, Ring::Ring0))
+}
+
+/// Adds `descriptor` (a code or data segment) to the table and returns its
+/// selector, with a requested privilege level of `ring`: the descriptor's
+/// own privilege level, so that ring-3 code may load it. Fails when the
+/// table is full.
+pub fn add_segment(descriptor: Descriptor, ring: Ring) -> Result<SegmentSelector, GdtFull> {
+    let mut gdt = GDT.lock();
+    let index = gdt.used;
+    if index >= ENTRIES {
+        return Err(GdtFull);
+    }
+    gdt.entries[index] = descriptor;
+    gdt.used += 1;
+    Ok(SegmentSelector::new(index as u16, ring))
+}
+
+/// Sets the stack a trap from ring 3 switches to: on such a trap the CPU
+/// loads SS:ESP from the running task's TSS (`ss0:esp0`) before it pushes
+/// anything, because the user's own stack cannot be trusted. Traps in ring
+/// 0 stay on the stack they interrupted, so this matters only while user
+/// code runs.
+pub fn set_kernel_stack(top: u32) {
+    let mut task = BOOT_TASK.lock();
+    task.ss0 = KERNEL_DATA.bits();
+    task.esp0 = top;
 }
 
 /// The GDT has no free descriptor left.

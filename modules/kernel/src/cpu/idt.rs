@@ -61,6 +61,24 @@ pub fn set_task_gate(vector: u8, tss: SegmentSelector) {
         .finish();
 }
 
+/// Points `vector` at `handler` with an interrupt gate that ring-3 code may
+/// invoke with `int vector` (DPL 3): the door of the system call. Every
+/// other gate has DPL 0, so `int 13` from user code is itself a #GP.
+pub fn set_user_gate(vector: u8, handler: u32) {
+    IDT.lock()[vector as usize] = DescriptorBuilder::interrupt_descriptor(KERNEL_CODE, handler)
+        .present()
+        .dpl(Ring::Ring3)
+        .finish();
+}
+
+/// Opens `int 0x80`, the system call (trap::set_syscall_handler), to ring 3.
+pub fn open_syscall_gate() {
+    set_user_gate(
+        super::trap::SYSCALL_VECTOR,
+        super::trap::syscall_stub_address(),
+    );
+}
+
 /// The IDT's address as the CPU sees it (`sidt`), and ours, for a self-test.
 pub fn loaded_and_expected_address() -> (usize, usize) {
     let mut loaded = x86::dtables::DescriptorTablePointer::<Descriptor>::default();

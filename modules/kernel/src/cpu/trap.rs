@@ -24,6 +24,17 @@
 //! Handlers are registered at run time ([`set_irq_handler`],
 //! [`set_exception_handler`]), so a later chapter can install, say, a page
 //! fault handler without editing this file.
+//!
+//! Chapter 4 runs code in ring 3, and registers three more things here:
+//!
+//! - [`set_syscall_handler`]: the handler of `int 0x80`, whose gate user
+//!   code may use;
+//! - [`set_user_exception_handler`]: exceptions raised *by user code* go
+//!   there first (a user page fault is the user's business, not the
+//!   kernel's);
+//! - [`set_user_return_hook`]: called last, just before `iretd` takes a trap
+//!   back to ring 3 (how Ctrl-C stops a program that never makes a system
+//!   call).
 
 use super::exceptions;
 pub use super::trap_frame::TrapFrame;
@@ -33,6 +44,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 /// Vectors 0–31 are CPU exceptions, 32–47 the remapped hardware IRQs.
 pub const VECTOR_COUNT: usize = 48;
+/// The system-call vector (`int 0x80`, as Linux and xv6 on i386).
+pub const SYSCALL_VECTOR: u8 = 0x80;
 /// The first IRQ vector (IRQ 0, the timer).
 pub const IRQ_BASE: u8 = 32;
 /// How many IRQ lines the two PICs have.
@@ -45,14 +58,26 @@ pub type IrqHandler = fn(&mut TrapFrame);
 /// exception (execution resumes), `false` to fall back to the fatal report.
 pub type ExceptionHandler = fn(&mut TrapFrame) -> bool;
 
+/// A handler for traps that concern user code: the system call, user
+/// exceptions, and the return to ring 3. It may change the frame (a system
+/// call's result goes in `eax`), and it may not return at all (a program
+/// that is killed never resumes).
+pub type UserTrapHandler = fn(&mut TrapFrame);
+
 struct Handlers {
     irq: [Option<IrqHandler>; IRQ_COUNT],
     exception: [Option<ExceptionHandler>; 32],
+    syscall: Option<UserTrapHandler>,
+    user_exception: Option<UserTrapHandler>,
+    user_return: Option<UserTrapHandler>,
 }
 
 static HANDLERS: IrqMutex<Handlers> = IrqMutex::new(Handlers {
     irq: [None; IRQ_COUNT],
     exception: [None; 32],
+    syscall: None,
+    user_exception: None,
+    user_return: None,
 });
 
 static IRQ_COUNTS: [AtomicU32; IRQ_COUNT] = [const { AtomicU32::new(0) }; IRQ_COUNT];
@@ -69,6 +94,23 @@ pub fn set_exception_handler(vector: u8, handler: ExceptionHandler) {
     HANDLERS.lock().exception[vector as usize] = Some(handler);
 }
 
+/// Installs `handler` for `int 0x80` (`idt::open_syscall_gate` lets ring 3
+/// reach it).
+pub fn set_syscall_handler(handler: UserTrapHandler) {
+    HANDLERS.lock().syscall = Some(handler);
+}
+
+/// Installs `handler` for every exception raised in ring 3; kernel
+/// exceptions still go to [`set_exception_handler`]'s handlers.
+pub fn set_user_exception_handler(handler: UserTrapHandler) {
+    HANDLERS.lock().user_exception = Some(handler);
+}
+
+/// Installs `hook`, called at the end of every trap that returns to ring 3.
+pub fn set_user_return_hook(hook: UserTrapHandler) {
+    HANDLERS.lock().user_return = Some(hook);
+}
+
 /// How many times IRQ `irq` has fired.
 pub fn irq_count(irq: u8) -> u32 {
     IRQ_COUNTS[irq as usize].load(Ordering::Relaxed)
@@ -83,14 +125,31 @@ pub fn spurious_irq_count() -> u32 {
 #[cfg_attr(not(target_os = "none"), allow(dead_code))]
 extern "C" fn dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
-    if vector < IRQ_BASE {
-        let handler = HANDLERS.lock().exception[vector as usize];
-        let handled = handler.is_some_and(|handle| handle(frame));
-        if !handled {
-            exceptions::handle_unclaimed(frame);
+    let from_user = frame.from_user();
+    if vector == SYSCALL_VECTOR {
+        let handler = HANDLERS.lock().syscall;
+        if let Some(handle) = handler {
+            handle(frame);
+        }
+    } else if vector < IRQ_BASE {
+        let user_handler = HANDLERS.lock().user_exception.filter(|_| from_user);
+        if let Some(handle) = user_handler {
+            handle(frame);
+        } else {
+            let handler = HANDLERS.lock().exception[vector as usize];
+            let handled = handler.is_some_and(|handle| handle(frame));
+            if !handled {
+                exceptions::handle_unclaimed(frame);
+            }
         }
     } else {
         handle_irq(vector - IRQ_BASE, frame);
+    }
+    if from_user {
+        let hook = HANDLERS.lock().user_return;
+        if let Some(hook) = hook {
+            hook(frame);
+        }
     }
 }
 
@@ -115,6 +174,19 @@ extern "C" {
     /// assembler; read-only).
     #[link_name = "strata_trap_stubs"]
     pub(super) static TRAP_STUBS: [u32; VECTOR_COUNT];
+    /// The stub of `int 0x80`.
+    fn strata_syscall_stub();
+}
+
+/// The address of the stub of `int 0x80`.
+#[cfg(target_os = "none")]
+pub fn syscall_stub_address() -> u32 {
+    strata_syscall_stub as *const () as usize as u32
+}
+
+#[cfg(not(target_os = "none"))]
+pub fn syscall_stub_address() -> u32 {
+    0
 }
 
 // The stubs. `STUB n, e`: vector n, e = 1 if the CPU pushes an error code.
@@ -197,6 +269,15 @@ strata_trap_stubs:
     STUB 45, 0
     STUB 46, 0
     STUB 47, 0
+
+    // `int 0x80`: like the others, but outside the table (its vector is
+    // not 48), and global so that Rust can take its address.
+    .section .text.trap, "ax"
+    .global strata_syscall_stub
+strata_syscall_stub:
+    push 0
+    push 0x80
+    jmp trap_common
     .text
 "#,
     dispatch = sym dispatch,

@@ -27,6 +27,13 @@ pub struct TrapFrame {
 }
 
 impl TrapFrame {
+    /// Whether the trap interrupted ring-3 code: the low two bits of the
+    /// saved CS are the privilege level it ran at. Only then did the CPU
+    /// also push the user's ESP and SS, above EFLAGS.
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+
     /// The stack pointer of the interrupted code. A trap in ring 0 pushes no
     /// ESP of its own, so it is the address just above the saved EFLAGS.
     pub fn interrupted_esp(&self) -> u32 {

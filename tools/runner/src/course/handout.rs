@@ -67,7 +67,17 @@ pub fn write_tree(
         }
         let marked_file = marked.iter().find(|file| &file.path == path);
         let is_markdown = path.extension().is_some_and(|ext| ext == "md");
-        if marked_file.is_some() || is_markdown {
+        if path == Path::new("Cargo.toml") {
+            let text =
+                fs::read_to_string(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+            let later: Vec<PathBuf> = chapters
+                .iter()
+                .filter(|later| later.number() > chapter.number())
+                .map(Chapter::dir)
+                .collect();
+            fs::write(&target, drop_members_under(&text, &later))
+                .map_err(|e| format!("{}: {e}", target.display()))?;
+        } else if marked_file.is_some() || is_markdown {
             let text =
                 fs::read_to_string(&source).map_err(|e| format!("{}: {e}", source.display()))?;
             let text = match marked_file {
@@ -181,6 +191,33 @@ fn is_left_out(path: &Path, chapters: &[Chapter], chapter: &Chapter) -> bool {
         })
 }
 
+/// The workspace's `members = [...]` line without the members that lie in
+/// `dirs` (later chapters' folders, left out of the handout): a glob like
+/// `modules/*` adapts by itself, a crate named by its path would not.
+fn drop_members_under(text: &str, dirs: &[PathBuf]) -> String {
+    let mut output = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let Some(list) = line
+            .trim_end()
+            .strip_prefix("members = [")
+            .and_then(|rest| rest.strip_suffix(']'))
+        else {
+            output.push_str(line);
+            continue;
+        };
+        let kept: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|member| {
+                let path = Path::new(member.trim_matches('"'));
+                !dirs.iter().any(|dir| path.starts_with(dir))
+            })
+            .collect();
+        output.push_str(&format!("members = [{}]\n", kept.join(", ")));
+    }
+    output
+}
+
 /// Markdown links to files that are not in the handout become plain text.
 fn unlink_removed(text: &str, path: &Path, removed: &[&PathBuf]) -> String {
     let dir = path.parent().unwrap_or(Path::new(""));
@@ -234,8 +271,14 @@ fn normalize(path: &Path) -> PathBuf {
 /// solution used become unused (and imports only they used), helpers only
 /// the solution called become dead code, and code after a `todo!()`
 /// unreachable.
-const STUB_LINTS: &str = "unused_variables, unused_mut, unused_assignments, unused_imports, \
-                          dead_code, unreachable_code";
+const STUB_LINTS: [&str; 6] = [
+    "unused_variables",
+    "unused_mut",
+    "unused_assignments",
+    "unused_imports",
+    "dead_code",
+    "unreachable_code",
+];
 
 /// Adds an `#![allow]` for [`STUB_LINTS`] after the crate's doc comment, so
 /// the handout builds without warnings.
@@ -246,11 +289,15 @@ fn allow_stub_warnings(lib: &Path) -> Result<(), String> {
         .take_while(|line| line.starts_with("//!"))
         .count();
     let mut lines: Vec<&str> = text.lines().collect();
+    // One lint a line, as rustfmt lays out an attribute too long for one.
+    // (rustfmt leaves no comma after the last.)
+    let lints = STUB_LINTS.map(|lint| format!("    {lint}")).join(",\n");
     let allow = format!(
         "// Handout: until the labs' `todo!()`s are replaced, the code they stand\n\
-         // for leaves some variables and imports unused. Delete these lines when\n\
-         // you are done, and the compiler will point out anything left unused.\n\
-         #![allow({STUB_LINTS})]"
+         // for leaves some variables, imports and helpers unused. Delete these\n\
+         // lines when you are done, and the compiler will point out anything\n\
+         // left unused.\n\
+         #![allow(\n{lints}\n)]"
     );
     lines.insert(doc_lines, &allow);
     fs::write(lib, lines.join("\n") + "\n").map_err(|e| format!("{}: {e}", lib.display()))
@@ -356,6 +403,16 @@ mod tests {
     }
 
     #[test]
+    fn members_in_later_chapters_are_dropped() {
+        let text = "[workspace]\nmembers = [\"modules/*\", \"tools/*\", \"modules/process/user\"]\nx = 1\n";
+        assert_eq!(
+            drop_members_under(text, &[PathBuf::from("modules/process")]),
+            "[workspace]\nmembers = [\"modules/*\", \"tools/*\"]\nx = 1\n"
+        );
+        assert_eq!(drop_members_under(text, &[]), text);
+    }
+
+    #[test]
     fn paths_normalize() {
         assert_eq!(
             normalize(Path::new("docs/../README.md")),
@@ -377,8 +434,10 @@ mod tests {
         let text = fs::read_to_string(&lib).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[..2], ["//! Docs.", "//! More."]);
-        assert_eq!(lines[5], format!("#![allow({STUB_LINTS})]"));
-        assert_eq!(lines[6..], ["#![no_std]", "pub mod a;"]);
+        assert_eq!(lines[6], "#![allow(");
+        assert_eq!(lines[7], "    unused_variables,");
+        assert_eq!(lines[13], ")]");
+        assert_eq!(lines[14..], ["#![no_std]", "pub mod a;"]);
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -187,7 +187,7 @@ impl Heap for BuddyHeap {
         Ok(())
     }
 
-    /// Resizes in place if it can ([`resize_in_place`](Self::resize_in_place));
+    /// Resizes in place if it can (`resize_in_place`, lab 2.4);
     /// otherwise moves.
     fn reallocate(
         &mut self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
