@@ -7,8 +7,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Chapters in order; each depends only on the one before it.
-CHAPTERS := $(notdir $(wildcard $(addprefix modules/,kernel memory paging)))
+CHAPTERS := $(notdir $(wildcard $(addprefix modules/,kernel memory paging process)))
 MODULE ?= $(lastword $(CHAPTERS))
+# The crates to build and lint: one per chapter, and chapter 4's user
+# programs (a crate of their own, linked for the user region).
+CRATES := $(addprefix strata-,$(CHAPTERS)) $(if $(filter process,$(CHAPTERS)),strata-user)
 
 # Kernel builds use the cargo aliases in .cargo/config.toml (kbuild, kclippy, kdoc,
 # htest, hclippy), which carry the target and build-std flags. Like cargo,
@@ -75,7 +78,7 @@ check-module:
 	@[[ " $(CHAPTERS) " == *" $(MODULE) "* ]] || { echo "unknown MODULE '$(MODULE)'; chapters: $(CHAPTERS)"; exit 1; }
 
 build: setup
-	cargo kbuild $(addprefix -p strata-,$(CHAPTERS))
+	cargo kbuild $(addprefix -p ,$(CRATES))
 
 iso: check-module build
 	@tools/make-iso.sh $(KERNEL_DIR)/strata-$(MODULE) $(MODULE) $(ISO_DIR)/strata-$(MODULE).iso "$(CMDLINE)"
@@ -133,9 +136,9 @@ endif
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy -q -p strata-runner -- -D warnings
-	cargo hclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
-	cargo kclippy -q $(addprefix -p strata-,$(CHAPTERS)) -- -D warnings
-	RUSTDOCFLAGS="-D warnings" cargo kdoc -q --lib --no-deps $(addprefix -p strata-,$(CHAPTERS))
+	cargo hclippy -q $(addprefix -p ,$(CRATES)) -- -D warnings
+	cargo kclippy -q $(addprefix -p ,$(CRATES)) -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo kdoc -q --lib --no-deps $(addprefix -p ,$(CRATES))
 	RUSTDOCFLAGS="-D warnings" cargo doc -q --lib --no-deps --target i686-unknown-linux-gnu $(addprefix -p strata-,$(CHAPTERS))
 ifneq ($(HAVE_BENCH),)
 	cargo clippy -q -p strata-bench --lib --tests --benches --target i686-unknown-linux-gnu -- -D warnings

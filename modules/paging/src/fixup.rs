@@ -119,18 +119,46 @@ fn table() -> [(usize, usize); 2] {
     ]
 }
 
+/// Entries added by later chapters (chapter 4's copies from and to user
+/// memory), as (instruction, resume): 0 marks a free slot.
+static MORE: [(AtomicUsize, AtomicUsize); 4] =
+    [const { (AtomicUsize::new(0), AtomicUsize::new(0)) }; 4];
+
+/// Adds an entry to the exception table: a fault at `instruction` resumes
+/// at `resume`, with EDX = 1 and EAX = the error code, as for the probes.
+/// `false` if the table is full.
+pub fn add_entry(instruction: usize, resume: usize) -> bool {
+    for (slot_instruction, slot_resume) in &MORE {
+        if slot_instruction.load(Ordering::Relaxed) == 0 {
+            slot_resume.store(resume, Ordering::Relaxed);
+            slot_instruction.store(instruction, Ordering::Release);
+            return true;
+        }
+    }
+    false
+}
+
+/// The resume address of `eip`, if it is in the table.
+fn resume_of(eip: usize) -> Option<usize> {
+    let fixed = table()
+        .into_iter()
+        .find(|&(instruction, _)| instruction == eip);
+    fixed.map(|(_, resume)| resume).or_else(|| {
+        MORE.iter()
+            .find(|(instruction, _)| instruction.load(Ordering::Acquire) == eip)
+            .map(|(_, resume)| resume.load(Ordering::Relaxed))
+    })
+}
+
 /// Whether `eip` is one of the instructions in the table.
 pub fn is_probe(eip: usize) -> bool {
-    table().iter().any(|&(instruction, _)| instruction == eip)
+    eip != 0 && resume_of(eip).is_some()
 }
 
 /// Called by the page-fault handler: if the fault is at an instruction in
 /// the table, redirects the saved EIP to its fix-up and returns `true`.
 pub fn recover(frame: &mut TrapFrame, address: VirtAddr, code: PageFaultError) -> bool {
-    let Some(&(_, resume)) = table()
-        .iter()
-        .find(|(instruction, _)| *instruction == frame.eip as usize)
-    else {
+    let Some(resume) = resume_of(frame.eip as usize).filter(|_| frame.eip != 0) else {
         return false;
     };
     LAST_FAULT_ADDRESS.store(address.as_usize(), Ordering::Relaxed);

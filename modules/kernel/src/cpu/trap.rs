@@ -4,7 +4,9 @@
 //! same for every vector — the CPU pushes an error code for some exceptions and
 //! not for others, so the stub pushes a dummy 0 where the CPU did not — then
 //! pushes the vector number and jumps to `trap_common`, which saves all general
-//! registers with `pushad` and calls `dispatch` with a pointer to them.
+//! registers with `pushad` and the data segment registers, loads the kernel's
+//! data segment (code in ring 3 may have loaded anything into DS or ES, even
+//! a null selector), and calls `dispatch` with a pointer to the registers.
 //! When `dispatch` returns, `trap_common` restores the registers and `iretd`
 //! resumes the interrupted code. The stack then looks like this (xv6's
 //! `trapframe`, the same idea):
@@ -12,13 +14,16 @@
 //! ```text
 //!  higher addresses
 //!  +------------+
+//!  | SS, ESP    |  <- only for a trap from ring 3 (the CPU switched stacks)
 //!  | EFLAGS     |  \
 //!  | CS         |   } pushed by the CPU
 //!  | EIP        |  /
 //!  | error code |  <- by the CPU, or a 0 from the stub
 //!  | vector     |  <- by the stub
 //!  | EAX ... EDI|  <- by `pushad` in trap_common
-//!  +------------+  <- ESP, passed to `dispatch` as &mut TrapFrame
+//!  +------------+  <- passed to `dispatch` as &mut TrapFrame
+//!  | DS ES FS GS|  <- saved, then reloaded with the kernel's (restored at the end)
+//!  +------------+  <- ESP
 //! ```
 //!
 //! Handlers are registered at run time ([`set_irq_handler`],
@@ -197,10 +202,32 @@ core::arch::global_asm!(
     .section .text.trap, "ax"
 trap_common:
     pushad
+    mov eax, ds              // the data segments of the interrupted code:
+    push eax                 // from ring 3 they are the program's, which
+    mov eax, es              // may be anything it loaded (even null), so
+    push eax                 // the kernel loads its own and puts these back.
+    mov eax, fs              // (Through EAX: the assembler would make a
+    push eax                 // `push ds` a 2-byte push.)
+    mov eax, gs
+    push eax
+    mov ax, 0x10             // KERNEL_DATA
+    mov ds, ax
+    mov es, ax
+    mov fs, ax
+    mov gs, ax
     cld                      // the Rust ABI expects the direction flag clear
-    push esp                 // argument: &mut TrapFrame
+    lea eax, [esp + 16]      // argument: &mut TrapFrame (above the segments)
+    push eax
     call {dispatch}
     add esp, 4
+    pop eax
+    mov gs, ax
+    pop eax
+    mov fs, ax
+    pop eax
+    mov es, ax
+    pop eax
+    mov ds, ax
     popad
     add esp, 8               // drop the vector and the error code
     iretd

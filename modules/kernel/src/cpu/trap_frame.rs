@@ -35,9 +35,18 @@ impl TrapFrame {
     }
 
     /// The stack pointer of the interrupted code. A trap in ring 0 pushes no
-    /// ESP of its own, so it is the address just above the saved EFLAGS.
+    /// ESP of its own, so it is the address just above the saved EFLAGS. A
+    /// trap from ring 3 switched stacks, and the CPU pushed the user's ESP
+    /// (and SS) just above EFLAGS.
     pub fn interrupted_esp(&self) -> u32 {
-        let eflags_slot = &self.eflags as *const u32 as u32;
-        eflags_slot + 4
+        let eflags_slot = &self.eflags as *const u32;
+        if self.from_user() {
+            // SAFETY: on a trap from ring 3 the CPU pushed SS and ESP above
+            // EFLAGS, on the same stack, before the rest of this frame; the
+            // frame is borrowed, so they are still there.
+            unsafe { eflags_slot.add(1).read() }
+        } else {
+            eflags_slot as u32 + 4
+        }
     }
 }

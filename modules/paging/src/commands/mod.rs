@@ -8,7 +8,7 @@
 mod pages;
 mod mapping;
 mod touch;
-mod bench;
+pub mod bench;
 pub mod register;
 
 pub use register::register;

@@ -141,6 +141,13 @@ impl<'a> Player<'a> {
                         ));
                     }
                 }
+                Step::Await { line, text } => {
+                    self.report_misses(&mut misses, &mut problems);
+                    if let Err(problem) = self.await_text(*line, text) {
+                        problems.push(problem);
+                        break;
+                    }
+                }
                 Step::Expect { .. } | Step::Reject { .. } => {}
             }
             if self.ended.is_some() || self.stuck_at.is_some() {
@@ -166,7 +173,9 @@ impl<'a> Player<'a> {
             self.reply.clear();
         }
         let typed = match input {
-            Input::Serial(bytes) => self.machine.send(bytes).map_err(|_| SendError::Exited),
+            Input::Serial(bytes) | Input::NoWait(bytes) => {
+                self.machine.send(bytes).map_err(|_| SendError::Exited)
+            }
             Input::Paste { bytes, .. } => self
                 .machine
                 .send_at_once(bytes)
@@ -189,7 +198,7 @@ impl<'a> Player<'a> {
             return Ok(());
         }
         let sent = match input {
-            Input::Serial(bytes) => quote(bytes, MAX_SHOWN),
+            Input::Serial(bytes) | Input::NoWait(bytes) => quote(bytes, MAX_SHOWN),
             Input::Keys(keys) => format!("keys `{}`", keys.join(" ")),
             Input::Paste { bytes, lines } => format!("{lines} pasted lines {}", quote(bytes, 200)),
         };
@@ -278,6 +287,38 @@ impl<'a> Player<'a> {
                 return Ok(());
             }
         }
+    }
+
+    /// Collects output until it contains `text` (`await`); what it sees
+    /// stays in the reply of the next send.
+    fn await_text(&mut self, line: usize, text: &[u8]) -> Result<(), String> {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        let earlier = mem::take(&mut self.after_prompt);
+        self.reply.extend_from_slice(&earlier);
+        self.keep_reply = true;
+        while !contains(&self.reply, text) {
+            match self.machine.receive(deadline) {
+                Received::Output(chunk) => self.reply.extend_from_slice(&chunk),
+                Received::TimedOut => {
+                    self.stuck_at = Some(line);
+                    return Err(format!(
+                        "line {line}: no {} within {} s\n{}",
+                        quote(text, MAX_SHOWN),
+                        REPLY_TIMEOUT.as_secs(),
+                        self.shown_reply()
+                    ));
+                }
+                Received::Closed => {
+                    self.died();
+                    return Err(format!(
+                        "line {line}: {}\n{}",
+                        self.died_message("while waiting"),
+                        self.shown_reply()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn died(&mut self) -> Stop {

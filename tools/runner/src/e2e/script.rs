@@ -28,6 +28,12 @@
 //! * `> TEXT` types TEXT, taken verbatim to the end of the line (trailing
 //!   spaces included), then `\r`. A lone `>` just presses Enter.
 //! * `>raw TEXT` types TEXT with escapes expanded and adds nothing.
+//! * `>nowait TEXT` types TEXT and Enter, but does not wait for the prompt:
+//!   for a command that runs until it is interrupted (`run spin`).
+//! * `await TEXT` waits (up to the reply timeout) until the output since
+//!   the last send that waited contains TEXT: that the program has started,
+//!   say, before Ctrl-C is sent. It counts as a send for `<`: the next
+//!   send's reply includes what it saw.
 //! * `keys KEY...` presses keys on the PS/2 keyboard instead of the serial
 //!   port, one after the other, so the input takes the kernel's IRQ 1 and
 //!   scancode path. Each KEY is a name for QEMU's monitor command `sendkey`:
@@ -107,6 +113,8 @@ pub enum Step {
     Reject { line: usize, text: Vec<u8> },
     /// The reply must contain each of `texts` (`<each`).
     ExpectEach { line: usize, texts: Vec<Vec<u8>> },
+    /// Wait until the output contains `text` (`await`).
+    Await { line: usize, text: Vec<u8> },
 }
 
 /// What a send types.
@@ -118,6 +126,9 @@ pub enum Input {
     Keys(Vec<String>),
     /// `lines` lines in one go, each ending in `\r` (`>paste`).
     Paste { bytes: Vec<u8>, lines: usize },
+    /// Bytes for the serial port, Enter included, with no prompt to wait
+    /// for (`>nowait`).
+    NoWait(Vec<u8>),
 }
 
 impl Input {
@@ -132,6 +143,7 @@ impl Input {
             Input::Serial(bytes) => usize::from(has_enter(bytes)),
             Input::Keys(keys) => usize::from(keys.iter().any(|key| is_enter_key(key))),
             Input::Paste { lines, .. } => *lines,
+            Input::NoWait(_) => 0,
         }
     }
 }
@@ -265,6 +277,22 @@ pub fn parse(text: &str) -> Result<Script, String> {
                 line,
                 input: Input::Serial(format!("{argument}\r").into_bytes()),
             },
+            ">nowait" => {
+                if argument.is_empty() {
+                    return Err(error("`>nowait` needs a command to type".into()));
+                }
+                Step::Send {
+                    line,
+                    input: Input::NoWait(format!("{argument}\r").into_bytes()),
+                }
+            }
+            "await" => {
+                let text = expand(argument)?;
+                if text.is_empty() {
+                    return Err(error("`await` needs text to wait for".into()));
+                }
+                Step::Await { line, text }
+            }
             ">raw" => {
                 let bytes = expand(argument)?;
                 if bytes.is_empty() {
@@ -361,7 +389,7 @@ pub fn parse(text: &str) -> Result<Script, String> {
             _ => {
                 return Err(error(format!(
                     "unknown directive `{directive}` \
-                     (expected ===, >, >raw, >paste, keys, <, !<, <each, prompt, cmdline, memory or #)"
+                     (expected ===, >, >raw, >nowait, >paste, keys, await, <, !<, <each, prompt, cmdline, memory or #)"
                 )))
             }
         };
@@ -409,6 +437,37 @@ mod tests {
             line,
             input: Input::Keys(keys.iter().map(|key| key.to_string()).collect()),
         }
+    }
+
+    #[test]
+    fn a_program_can_be_started_awaited_and_interrupted() {
+        let script = parse(
+            "=== ctrl-c\n>nowait run spin\nawait spin: looping\n>raw \\x03\n> programs\n< exit=130\n",
+        )
+        .unwrap();
+        let steps = &script.cases[0].steps;
+        assert_eq!(
+            steps[0],
+            Step::Send {
+                line: 2,
+                input: Input::NoWait(b"run spin\r".to_vec())
+            }
+        );
+        assert!(
+            !Input::NoWait(b"x\r".to_vec()).has_enter(),
+            "no prompt to wait for"
+        );
+        assert_eq!(
+            steps[1],
+            Step::Await {
+                line: 3,
+                text: b"spin: looping".to_vec()
+            }
+        );
+        assert!(parse("=== a\nawait\n").unwrap_err().contains("needs text"));
+        assert!(parse("=== a\n>nowait\n")
+            .unwrap_err()
+            .contains("needs a command"));
     }
 
     #[test]
