@@ -24,6 +24,8 @@ comma := ,
 # The benchmarks are part of the solution tree, not of lab handouts; a
 # handout has a `.handout` file instead, saying where it came from.
 HAVE_BENCH := $(wildcard tools/bench/Cargo.toml)
+# Likewise the explorers (chapters 2 and 3 in WebAssembly) and the book.
+HAVE_EXPLORER := $(wildcard tools/explorer/Cargo.toml)
 IS_HANDOUT := $(wildcard .handout)
 
 # Course mode (docs/labs.md): CHAPTER is a chapter number or module name,
@@ -42,7 +44,7 @@ QEMU_FLAGS := -cdrom $(ISO_DIR)/strata-$(MODULE).iso -m $(MEMORY) -no-reboot \
 HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
 
 .PHONY: help setup build iso isos test-isos run run-nographic test bench lint fmt debug symbolize clean \
-	check-module runner grade handout branches
+	check-module runner grade handout branches book trace explorers
 
 help:
 	@echo "Strata - a Rust teaching OS for i686. Chapters: $(CHAPTERS)"
@@ -54,6 +56,9 @@ help:
 	@echo "  make iso [MODULE=name]    build target/iso/strata-MODULE.iso"
 	@echo "  make debug [MODULE=name]  QEMU paused with a GDB server, and GDB attached"
 	@echo "  make symbolize ADDR='0x..'  function and line of return addresses in a heap report"
+	@echo "  make trace [MODULE=name]  record one boot's heap trace (heaptrace) to target/trace/heap.trace"
+	@echo "  make book                 the course as a static site (mdBook): target/book/index.html"
+	@echo "  make explorers            the heap and page-walk explorers (kernel code in WebAssembly): target/explorers/"
 	@echo "  make grade [CHAPTER=N]    a chapter's graded lab checks and its Score: X/Y"
 	@echo "  make handout CHAPTER=N DEST=DIR   the student tree for chapter N"
 	@echo "  make branches DEST=DIR    a git repository with one branch per chapter's handout"
@@ -129,6 +134,9 @@ ifneq ($(HAVE_BENCH),)
 	cargo htest -q -p strata-bench
 endif
 	$(RUNNER) test --chapters $(subst $() ,$(comma),$(CHAPTERS))
+ifneq ($(HAVE_EXPLORER),)
+	tools/explorer-browser-test.sh
+endif
 ifeq ($(IS_HANDOUT),)
 	$(RUNNER) course-check
 endif
@@ -142,6 +150,9 @@ lint: setup
 	RUSTDOCFLAGS="-D warnings" cargo doc -q --lib --no-deps --target i686-unknown-linux-gnu $(addprefix -p strata-,$(CHAPTERS))
 ifneq ($(HAVE_BENCH),)
 	cargo clippy -q -p strata-bench --lib --tests --benches --target i686-unknown-linux-gnu -- -D warnings
+endif
+ifneq ($(HAVE_EXPLORER),)
+	cargo clippy -q -p strata-explorer --target wasm32-unknown-unknown -- -D warnings
 endif
 
 runner:
@@ -171,6 +182,49 @@ bench: setup
 
 fmt:
 	cargo fmt --all
+
+# The heap and page-walk explorers (docs/explorers/, tools/explorer):
+# chapter 2's heaps and chapter 3's page-table walk compiled to WebAssembly
+# from the kernel's own files, with their pages, into target/explorers/
+# (open heap.html there, or serve the folder). strata_explorer.wasm.js is
+# the same module in base64, for pages opened from disk (file://), where
+# browsers refuse to fetch the .wasm. Release, without debug information.
+EXPLORER_WASM := $(TARGET_DIR)/wasm32-unknown-unknown/release/strata_explorer.wasm
+EXPLORERS_DIR := $(TARGET_DIR)/explorers
+explorers:
+	@[[ -f tools/explorer/Cargo.toml ]] || { echo "make explorers needs tools/explorer (the solution tree has it)"; exit 1; }
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	cargo build -q --release --target wasm32-unknown-unknown -p strata-explorer \
+		--config profile.release.debug=false --config profile.release.strip=true \
+		--config profile.release.lto=true --config profile.release.codegen-units=1 \
+		--config 'profile.release.opt-level="s"'
+	@mkdir -p $(EXPLORERS_DIR)
+	@cp docs/explorers/*.html docs/explorers/*.js docs/explorers/*.css $(EXPLORER_WASM) $(EXPLORERS_DIR)/
+	@{ printf 'window.STRATA_EXPLORER_WASM = "'; base64 -w0 $(EXPLORER_WASM); printf '";\n'; } \
+		> $(EXPLORERS_DIR)/strata_explorer.wasm.js
+	@echo "explorers: $(EXPLORERS_DIR)/heap.html, page-walk.html ($$(stat -c %s $(EXPLORER_WASM)) bytes of wasm)"
+
+# The course texts (docs/) as a static site with mdBook, which it installs
+# on first use (tools/setup-book.sh): navigation, search, the figures, and
+# the source files the texts name. It checks that every local link
+# resolves and that no page loads anything from the network.
+book: setup
+	@[[ -f tools/book.sh ]] || { echo "make book needs tools/book.sh (the solution tree has it)"; exit 1; }
+	@tools/book.sh
+
+# One boot's heap trace (docs/heap-debugging.md, "Tracing the heap"):
+# boots the chapter with no window, types `heaptrace on`, a few commands
+# (TRACE_COMMANDS='alloc 100; free 1' for others), `heaptrace off`, and
+# keeps the `heaptrace:` lines in target/trace/heap.trace (the whole serial
+# output in target/trace/serial.log). INTERACTIVE=yes: type them yourself
+# on this terminal, then quit with Ctrl-A then X.
+TRACE_COMMANDS ?=
+trace: iso
+ifeq ($(INTERACTIVE),yes)
+	@MEMORY=$(MEMORY) tools/record-trace.py --interactive $(ISO_DIR)/strata-$(MODULE).iso target/trace/heap.trace
+else
+	@MEMORY=$(MEMORY) tools/record-trace.py $(ISO_DIR)/strata-$(MODULE).iso target/trace/heap.trace $(if $(TRACE_COMMANDS),"$(TRACE_COMMANDS)")
+endif
 
 # QEMU waits for GDB on port 1234 (-s) before running the first instruction (-S).
 debug: iso

@@ -25,6 +25,14 @@ have mformat || missing+=(mtools)
 have make || missing+=(make)
 have objcopy || missing+=(binutils)
 have gcc || missing+=(gcc)
+# make trace and make book run Python scripts (tools/*.py).
+have python3 || missing+=(python3)
+# The explorers' browser test (solution tree only: handouts have no
+# tools/explorer) drives headless Chromium.
+if [[ -f tools/explorer/Cargo.toml ]]; then
+    have chromium || have chromium-headless-shell || missing+=(chromium)
+    explorer_note=", chromium"
+fi
 # Host tests run as 32-bit Linux programs and link with `cc -m32`.
 probe=$(mktemp -d)
 if ! echo 'int main(void) { return 0; }' | gcc -m32 -x c - -o "$probe/a.out" >/dev/null 2>&1; then
@@ -45,7 +53,7 @@ then try again."
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    present "Debian packages: all present (qemu-system-i386, grub-mkrescue, grub-pc-bin, xorriso, mtools, gcc-multilib)"
+    present "Debian packages: all present (qemu-system-i386, grub-mkrescue, grub-pc-bin, xorriso, mtools, gcc-multilib, python3${explorer_note:-})"
 fi
 
 # --- Rust toolchain ---------------------------------------------------------
@@ -68,4 +76,8 @@ if ! grep -q '^rust-std-i686-unknown-linux-gnu' <<<"$installed"; then
     step "adding the i686-unknown-linux-gnu target to $toolchain (for 32-bit host tests)"
     rustup target add --toolchain "$toolchain" i686-unknown-linux-gnu
 fi
-present "Rust: $toolchain with rust-src, clippy, rustfmt and the i686-unknown-linux-gnu target"
+if [[ -f tools/explorer/Cargo.toml ]] && ! grep -q '^rust-std-wasm32-unknown-unknown' <<<"$installed"; then
+    step "adding the wasm32-unknown-unknown target to $toolchain (for the explorers)"
+    rustup target add --toolchain "$toolchain" wasm32-unknown-unknown
+fi
+present "Rust: $toolchain with rust-src, clippy, rustfmt and the i686-unknown-linux-gnu target${explorer_note:+ (and wasm32-unknown-unknown)}"

@@ -31,7 +31,8 @@
 use crate::frames::{Owner, FRAME_SIZE};
 use crate::heap::debug::HeapBug;
 use crate::heap::{
-    AnyHeap, DebugHeap, DebugMode, Fit, Heap, HeapError, HeapKind, HeapStats, LockedHeap, SlabHeap,
+    trace, AnyHeap, DebugHeap, DebugMode, Fit, Heap, HeapError, HeapKind, HeapStats, LockedHeap,
+    SlabHeap, TraceEvent,
 };
 use crate::setup;
 use core::alloc::Layout;
@@ -189,6 +190,7 @@ pub unsafe fn install(options: HeapOptions, start: usize, size: usize) {
     drop(heap);
     HEAP.set_error_reporter(report_misuse);
     HEAP.record_call_sites(options.debug != DebugMode::Off);
+    HEAP.tracer().set_sink(trace_to_serial);
     let kind = match (options.kind, options.fit) {
         (HeapKind::Pool, Fit::First) => "first-fit pool",
         (HeapKind::Pool, Fit::Best) => "best-fit pool",
@@ -212,6 +214,14 @@ fn report_bug(bug: &HeapBug) {
 pub fn heap_size_for(free_bytes: usize) -> usize {
     let eighth = (free_bytes / 8).max(1);
     (1 << (usize::BITS - 1 - eighth.leading_zeros())).clamp(MIN_HEAP, MAX_HEAP)
+}
+
+/// Where the heap's trace goes (the shell's `heaptrace` turns it on): one
+/// line on the serial port alone, so that the screen stays readable. It
+/// runs inside the allocator with interrupts off, and formats straight
+/// into the port, without allocating.
+fn trace_to_serial(event: &TraceEvent) {
+    kernel::console::print_serial_only(format_args!("{}{event}\r\n", trace::PREFIX));
 }
 
 /// Prints a heap error that `dealloc` or `realloc` could not return.

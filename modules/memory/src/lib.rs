@@ -12,7 +12,8 @@
 //!    allocator, all behind one trait;
 //! 4. `setup` and `kernel_heap` — how the kernel puts them together at
 //!    boot: the map and the frames, then the heap on them (`init`);
-//! 5. `commands` — `heap`, `heapmap`, `alloc`, `free`, `frames`, `demo`.
+//! 5. `commands` — `heap`, `heapmap`, `alloc`, `free`, `frames`, `demo`,
+//!    and `heaptrace`, which streams every allocation and free to serial.
 //!
 //! Everything in 1–3 is plain `no_std` code over memory the caller hands
 //! it, so it is tested on the host (`cargo htest -p strata-memory`) as well

@@ -1,5 +1,5 @@
 //! Chapter 2's shell commands: look at the heap and the frames, poke them
-//! by hand, and ask the heap debugger what it knows.
+//! by hand, ask the heap debugger what it knows, and trace the heap.
 //!
 //! Every command prints a `name: key=value ...` summary line first (for
 //! tests and graders to parse), then the details for people.
@@ -10,6 +10,7 @@ mod frames;
 mod heapmap;
 mod demo;
 mod debugging;
+mod heaptrace;
 pub mod register;
 
 pub use register::register;

@@ -2,7 +2,7 @@
 //! the shell is chapter 1's, and grows by registration, without chapter 1
 //! being edited.
 
-use super::{debugging, demo, frames, heap, heapmap};
+use super::{debugging, demo, frames, heap, heapmap, heaptrace};
 use kernel::shell::{self, registry::Command};
 
 pub const COMMANDS: &[Command] = &[
@@ -16,6 +16,7 @@ pub const COMMANDS: &[Command] = &[
     debugging::SLABS_COMMAND,
     debugging::HEAPCHECK_COMMAND,
     debugging::LEAKS_COMMAND,
+    heaptrace::HEAPTRACE_COMMAND,
 ];
 
 /// Adds the memory commands to the shell.

@@ -21,7 +21,13 @@
 //! mechanism. And it can be given somewhere else for large requests
 //! ([`LockedHeap::set_large`]; chapter 3 gives each a run of pages), as
 //! `large.rs` explains.
+//!
+//! Every request that goes through it can be traced ([`LockedHeap::tracer`],
+//! the shell's `heaptrace`): the answer is handed to the [`Tracer`] as a
+//! [`TraceEvent`] before interrupts are back on, so the lines come out in
+//! the order the requests were served (`trace.rs`).
 
+use super::trace::{TraceEvent, Tracer};
 use super::{CallSite, Grower, HeapError, HeapStats, LargeAllocations, Traced};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
@@ -43,6 +49,11 @@ pub struct LockedHeap<H> {
     /// The size and alignment of the last request that failed for lack of
     /// memory (for the allocation-error report).
     last_failure: IrqMutex<Option<Layout>>,
+    /// `heaptrace`: every request as a line (`trace.rs`).
+    tracer: Tracer,
+    /// Held from a traced request until its line is out: interrupts stay
+    /// off, so no other request is served in between.
+    trace_order: IrqMutex<()>,
 }
 
 impl<H: Traced> LockedHeap<H> {
@@ -55,6 +66,8 @@ impl<H: Traced> LockedHeap<H> {
             errors_reported: AtomicUsize::new(0),
             record_call_sites: AtomicBool::new(false),
             last_failure: IrqMutex::new(None),
+            tracer: Tracer::new(),
+            trace_order: IrqMutex::new(()),
         }
     }
 
@@ -109,13 +122,16 @@ impl<H: Traced> LockedHeap<H> {
     #[track_caller]
     pub fn allocate(&self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
         let site = CallSite::caller();
-        if let Some(pointer) = self
-            .large_for(layout)
-            .and_then(|large| large.allocate(layout).ok())
-        {
-            return Ok(pointer);
-        }
-        self.with_growth(layout, |heap| heap.allocate_at(layout, site))
+        let allocate = || {
+            if let Some(pointer) = self
+                .large_for(layout)
+                .and_then(|large| large.allocate(layout).ok())
+            {
+                return Ok(pointer);
+            }
+            self.with_growth(layout, |heap| heap.allocate_at(layout, site))
+        };
+        self.traced(allocate, |result| self.allocation_event(layout, result))
     }
 
     /// Frees a block from [`allocate`](Self::allocate), returning the error
@@ -123,10 +139,11 @@ impl<H: Traced> LockedHeap<H> {
     #[track_caller]
     pub fn deallocate(&self, pointer: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
         let site = CallSite::caller();
-        match self.large_owning(pointer) {
+        let deallocate = || match self.large_owning(pointer) {
             Some(large) => large.deallocate(pointer),
             None => self.heap.lock().deallocate_at(pointer, layout, site),
-        }
+        };
+        self.traced(deallocate, |result| free_event(pointer, layout, result))
     }
 
     /// How many bytes from `pointer` may be used, wherever it lives.
@@ -135,6 +152,12 @@ impl<H: Traced> LockedHeap<H> {
             Some(large) => large.usable_size(pointer),
             None => self.heap.lock().usable_size(pointer),
         }
+    }
+
+    /// Whether every request is traced, how many have been, and where the
+    /// lines go (`trace.rs`).
+    pub fn tracer(&self) -> &Tracer {
+        &self.tracer
     }
 
     /// Makes `GlobalAlloc` calls record the return addresses above them.
@@ -200,23 +223,20 @@ impl<H: Traced> LockedHeap<H> {
     /// # Safety
     /// As for `GlobalAlloc::realloc`: `pointer` is live with `layout`.
     unsafe fn move_block(
-        &self, pointer: NonNull<u8>, layout: Layout, new_layout: Layout,
-    ) -> *mut u8 {
-        // SAFETY: `new_layout` has the old alignment and a size that is
-        // valid for it (or is the old layout).
-        let new = unsafe { self.alloc(new_layout) };
-        if !new.is_null() {
-            // SAFETY: both blocks are live, distinct and at least this long.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    pointer.as_ptr(),
-                    new,
-                    layout.size().min(new_layout.size()),
-                );
-                self.dealloc(pointer.as_ptr(), layout);
-            }
+        &self, pointer: NonNull<u8>, layout: Layout, new_layout: Layout, site: CallSite,
+    ) -> Result<NonNull<u8>, HeapError> {
+        let new = self.alloc_at(new_layout, site)?;
+        // SAFETY: both blocks are live, distinct and at least this long.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                pointer.as_ptr(),
+                new.as_ptr(),
+                layout.size().min(new_layout.size()),
+            );
         }
-        new
+        // An error here is reported; the new block is the answer all the same.
+        let _ = self.dealloc_at(pointer, layout, site);
+        Ok(new)
     }
 }
 
@@ -231,46 +251,26 @@ const GLOBAL_ALLOC_FRAMES: usize = 0;
 // SAFETY: every method hands the heap's answer through unchanged; the heaps
 // return blocks that are unique, at least `layout.size()` long and aligned to
 // `layout.align()`, or an error (turned into null). Errors on `dealloc` leave
-// the heap untouched.
+// the heap untouched. Tracing only reads the answer.
 unsafe impl<H: Traced> GlobalAlloc for LockedHeap<H> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if let Some(pointer) = self
-            .large_for(layout)
-            .and_then(|large| large.allocate(layout).ok())
-        {
-            return pointer.as_ptr();
-        }
         let site = self.global_alloc_site();
-        let result = self.with_growth(layout, |heap| heap.allocate_at(layout, site));
-        match result {
-            Ok(pointer) => pointer.as_ptr(),
-            Err(HeapError::OutOfMemory { .. }) => {
-                self.note_out_of_memory(layout);
-                null_mut()
-            }
-            Err(error) => {
-                self.report(&error);
-                null_mut()
-            }
-        }
+        let result = self.traced(
+            || self.alloc_at(layout, site),
+            |result| self.allocation_event(layout, result),
+        );
+        result.map_or(null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
         let Some(pointer) = NonNull::new(pointer) else {
             return self.report(&HeapError::InvalidPointer { address: 0 });
         };
-        if let Some(large) = self.large_owning(pointer) {
-            if let Err(error) = large.deallocate(pointer) {
-                self.report(&error);
-            }
-            return;
-        }
         let site = self.global_alloc_site();
-        // The guard is dropped at the end of the statement, before reporting.
-        let result = self.heap.lock().deallocate_at(pointer, layout, site);
-        if let Err(error) = result {
-            self.report(&error);
-        }
+        let _ = self.traced(
+            || self.dealloc_at(pointer, layout, site),
+            |result| free_event(pointer, layout, result),
+        );
     }
 
     unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -278,9 +278,54 @@ unsafe impl<H: Traced> GlobalAlloc for LockedHeap<H> {
             self.report(&HeapError::InvalidPointer { address: 0 });
             return null_mut();
         };
+        let site = self.global_alloc_site();
+        let result = self.traced(
+            // SAFETY: the caller's promises for `realloc`.
+            || unsafe { self.realloc_at(pointer, layout, new_size, site) },
+            |result| self.realloc_event(pointer, layout, new_size, result),
+        );
+        result.map_or(null_mut(), NonNull::as_ptr)
+    }
+}
+
+/// `GlobalAlloc`'s work, with the call site found by its caller (in the
+/// `GlobalAlloc` method's own frame) and the answer as a `Result`. Errors
+/// that `GlobalAlloc` cannot return are reported here, and running out of
+/// memory is noted for the allocation-error report.
+impl<H: Traced> LockedHeap<H> {
+    fn alloc_at(&self, layout: Layout, site: CallSite) -> Result<NonNull<u8>, HeapError> {
+        if let Some(pointer) = self
+            .large_for(layout)
+            .and_then(|large| large.allocate(layout).ok())
+        {
+            return Ok(pointer);
+        }
+        let result = self.with_growth(layout, |heap| heap.allocate_at(layout, site));
+        self.note_error(layout, result)
+    }
+
+    fn dealloc_at(
+        &self, pointer: NonNull<u8>, layout: Layout, site: CallSite,
+    ) -> Result<(), HeapError> {
+        let result = match self.large_owning(pointer) {
+            Some(large) => large.deallocate(pointer),
+            // The guard is dropped at the end of the statement, before reporting.
+            None => self.heap.lock().deallocate_at(pointer, layout, site),
+        };
+        if let Err(error) = &result {
+            self.report(error);
+        }
+        result
+    }
+
+    /// # Safety
+    /// As for `GlobalAlloc::realloc`: `pointer` is live with `layout`.
+    unsafe fn realloc_at(
+        &self, pointer: NonNull<u8>, layout: Layout, new_size: usize, site: CallSite,
+    ) -> Result<NonNull<u8>, HeapError> {
         let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
             self.note_out_of_memory(layout);
-            return null_mut();
+            return Err(super::out_of_memory(layout));
         };
         let (large_old, large_new) = (self.large_owning(pointer), self.large_for(new_layout));
         // A block about to be moved between the two must be live: check it
@@ -292,32 +337,103 @@ unsafe impl<H: Traced> GlobalAlloc for LockedHeap<H> {
         };
         if let Err(error) = live {
             self.report(&error);
-            return null_mut();
+            return Err(error);
         }
         match (large_old, large_new) {
             (None, None) => {}
             (Some(large), Some(_)) if large.resize_in_place(pointer, new_size).is_ok() => {
-                return pointer.as_ptr();
+                return Ok(pointer);
             }
             // SAFETY: the caller's promises for `realloc` are those of
             // `move_block`.
-            _ => return unsafe { self.move_block(pointer, layout, new_layout) },
+            _ => return unsafe { self.move_block(pointer, layout, new_layout, site) },
         }
-        let site = self.global_alloc_site();
         let result = self.with_growth(new_layout, |heap| {
             heap.reallocate_at(pointer, layout, new_size, site)
         });
-        match result {
-            Ok(pointer) => pointer.as_ptr(),
-            Err(HeapError::OutOfMemory { .. }) => {
-                self.note_out_of_memory(new_layout);
-                null_mut()
-            }
-            Err(error) => {
-                self.report(&error);
-                null_mut()
-            }
+        self.note_error(new_layout, result)
+    }
+
+    /// Notes running out of memory for `layout`, or reports another error.
+    fn note_error<T>(&self, layout: Layout, result: Result<T, HeapError>) -> Result<T, HeapError> {
+        match &result {
+            Ok(_) => {}
+            Err(HeapError::OutOfMemory { .. }) => self.note_out_of_memory(layout),
+            Err(error) => self.report(error),
         }
+        result
+    }
+
+    /// Runs `operation`; if tracing is on, with interrupts off (the
+    /// `trace_order` lock) until `event` has described its answer to the
+    /// tracer, so that the lines come out in the order the heap served
+    /// the requests.
+    #[inline(always)]
+    fn traced<T>(
+        &self, operation: impl FnOnce() -> Result<T, HeapError>,
+        event: impl FnOnce(&Result<T, HeapError>) -> TraceEvent,
+    ) -> Result<T, HeapError> {
+        if !self.tracer.is_on() {
+            return operation();
+        }
+        // Taken only if free: a request made while one is being traced
+        // (none is, today) runs with interrupts already off.
+        let _in_order = self.trace_order.try_lock();
+        let result = operation();
+        self.tracer.emit(event(&result));
+        result
+    }
+
+    /// The event for an allocation of `layout`.
+    fn allocation_event(
+        &self, layout: Layout, result: &Result<NonNull<u8>, HeapError>,
+    ) -> TraceEvent {
+        match *result {
+            Ok(pointer) => TraceEvent::Alloc {
+                address: pointer.as_ptr() as usize,
+                size: layout.size(),
+                align: layout.align(),
+                usable: self.usable_size(pointer).unwrap_or(layout.size()),
+            },
+            Err(_) => TraceEvent::Fail {
+                size: layout.size(),
+                align: layout.align(),
+            },
+        }
+    }
+
+    /// The event for a reallocation of `pointer` (`layout`) to `new_size`.
+    fn realloc_event(
+        &self, pointer: NonNull<u8>, layout: Layout, new_size: usize,
+        result: &Result<NonNull<u8>, HeapError>,
+    ) -> TraceEvent {
+        match *result {
+            Ok(new) => TraceEvent::Realloc {
+                from: pointer.as_ptr() as usize,
+                to: new.as_ptr() as usize,
+                size: new_size,
+                old: layout.size(),
+                align: layout.align(),
+                usable: self.usable_size(new).unwrap_or(new_size),
+            },
+            Err(HeapError::OutOfMemory { .. }) => TraceEvent::Fail {
+                size: new_size,
+                align: layout.align(),
+            },
+            Err(_) => TraceEvent::Refused {
+                address: pointer.as_ptr() as usize,
+                size: layout.size(),
+            },
+        }
+    }
+}
+
+/// The event for a free of `pointer` (`layout`).
+fn free_event(pointer: NonNull<u8>, layout: Layout, result: &Result<(), HeapError>) -> TraceEvent {
+    let (address, size) = (pointer.as_ptr() as usize, layout.size());
+    match result {
+        Ok(()) => TraceEvent::Free { address, size },
+        Err(_) => TraceEvent::Refused { address, size },
     }
 }
 
@@ -363,6 +479,70 @@ mod tests {
             assert_eq!(locked.errors_reported(), 1, "running out is not a misuse");
         }
         assert_eq!(locked.try_stats().unwrap().used, 0);
+    }
+
+    static TRACE: std::sync::Mutex<std::vec::Vec<TraceEvent>> =
+        std::sync::Mutex::new(std::vec::Vec::new());
+
+    #[test]
+    fn tracing_sees_every_request_in_order_and_only_when_on() {
+        let arena = Arena::new(4096);
+        let locked = LockedHeap::new(BuddyHeap::new());
+        // SAFETY: the arena outlives the heap.
+        unsafe { locked.lock().add_region(arena.start(), arena.len()) }.unwrap();
+        locked.set_error_reporter(|_| {});
+        locked
+            .tracer()
+            .set_sink(|event| TRACE.lock().unwrap().push(*event));
+        let layout = Layout::from_size_align(64, 8).unwrap();
+        // SAFETY: valid layouts; the second free of `q` is on purpose.
+        unsafe {
+            let untraced = locked.alloc(layout);
+            locked.tracer().set_on(true);
+            let p = locked.allocate(layout).unwrap().as_ptr();
+            let q = locked.realloc(p, layout, 200);
+            let grown = Layout::from_size_align(200, 8).unwrap();
+            locked.dealloc(q, grown);
+            locked.dealloc(q, grown);
+            assert!(locked
+                .alloc(Layout::from_size_align(8192, 1).unwrap())
+                .is_null());
+            locked.tracer().set_on(false);
+            locked.dealloc(untraced, layout);
+            let (p, q) = (p as usize, q as usize);
+            assert_eq!(
+                *TRACE.lock().unwrap(),
+                [
+                    TraceEvent::Alloc {
+                        address: p,
+                        size: 64,
+                        align: 8,
+                        usable: 112
+                    },
+                    TraceEvent::Realloc {
+                        from: p,
+                        to: q,
+                        size: 200,
+                        old: 64,
+                        align: 8,
+                        usable: 240
+                    },
+                    TraceEvent::Free {
+                        address: q,
+                        size: 200
+                    },
+                    TraceEvent::Refused {
+                        address: q,
+                        size: 200
+                    },
+                    TraceEvent::Fail {
+                        size: 8192,
+                        align: 1
+                    },
+                ]
+            );
+        }
+        assert_eq!(locked.tracer().events(), 5);
     }
 
     /// A stand-in for chapter 3's page runs: a second heap over its own

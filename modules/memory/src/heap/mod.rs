@@ -28,7 +28,9 @@
 //!
 //! Two *wrappers* stack on a heap, each a `Heap` itself: slabs in front for
 //! small objects (`slab/`) and the heap debugger (`debug/`). The kernel's
-//! stack is named in one place, `kernel_heap.rs`.
+//! stack is named in one place, `kernel_heap.rs`. The lock around it all
+//! (`locked.rs`) can trace every request as a line of text (`trace.rs`,
+//! the shell's `heaptrace`).
 //!
 //! Every heap works on memory the *caller* gives it ([`Heap::add_region`]),
 //! so the same code runs in the kernel over frames and on the host over a
@@ -52,6 +54,7 @@ pub mod exact;
 mod any;
 pub mod slab;
 pub mod debug;
+pub mod trace;
 mod locked;
 
 #[cfg(test)]
@@ -69,6 +72,7 @@ pub use large::LargeAllocations;
 pub use locked::LockedHeap;
 pub use pool::{Fit, PoolHeap};
 pub use slab::SlabHeap;
+pub use trace::{TraceEvent, Tracer};
 
 use accounting::Accounting;
 use core::alloc::Layout;

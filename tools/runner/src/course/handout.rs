@@ -20,6 +20,17 @@ use super::{load_chapters, marked_files, markers, Chapter};
 const SOLUTION_ONLY: &[&str] = &[
     ".ci/",
     "tools/bench/",
+    // The explorers compile every chapter's heap and page-table code, and
+    // the book holds every chapter's text.
+    "tools/explorer/",
+    "tools/explorer-browser-test.sh",
+    "docs/explorers/",
+    "docs/explorers.md",
+    "docs/book.toml",
+    "docs/SUMMARY.md",
+    "tools/book.sh",
+    "tools/book.py",
+    "tools/setup-book.sh",
     "docs/benchmarks.md",
     "docs/images/benchmarks.svg",
     "docs/teachers-guide.md",
