@@ -40,7 +40,7 @@ pub enum Errno {
 impl Errno {
     /// The error a negative EAX stands for.
     pub fn from_return(value: i32) -> Option<Errno> {
-        match -value {
+        match value.checked_neg()? {
             1 => Some(Errno::BadAddress),
             2 => Some(Errno::InvalidArgument),
             3 => Some(Errno::OutOfMemory),

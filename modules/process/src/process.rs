@@ -48,6 +48,7 @@ use paging::kernel_space;
 use paging::memory::frames::Owner;
 use paging::memory::kernel::drivers::pit;
 use paging::memory::kernel::sync::IrqMutex;
+use paging::memory::kernel::{input, interrupts};
 use paging::memory::setup;
 use x86::controlregs;
 
@@ -157,6 +158,11 @@ pub static CURRENT: IrqMutex<Option<Running>> = IrqMutex::new(None);
 /// by the input filter, which must not take locks.
 pub static RUNNING: AtomicBool = AtomicBool::new(false);
 
+/// Ctrl-C arrived while a program ran, and has not been acted on yet
+/// (`user_faults.rs`). Cleared when a program starts, so that a Ctrl-C
+/// that came too late for the last program does not end the next.
+pub static CTRL_C_PENDING: AtomicBool = AtomicBool::new(false);
+
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 
 /// Why a program stopped, when the kernel stopped it (set before
@@ -244,6 +250,7 @@ pub fn run(name: &str, args: &str) -> Result<Outcome, RunError> {
         return Err(RunError::AlreadyRunning);
     }
     let started = pit::uptime_ms();
+    let interrupts_were_on = interrupts::are_enabled();
     let loader::Loaded { mut space, program } = loader::load(file.bytes).map_err(RunError::Load)?;
     // The arguments go at the top of the stack, which is mapped now.
     let top_page = Page::containing(VirtAddr::new((STACK_TOP - PAGE_SIZE) as usize));
@@ -300,6 +307,7 @@ pub fn run(name: &str, args: &str) -> Result<Outcome, RunError> {
     // from the kernel's), so the code running now stays mapped across the
     // switch, and back.
     unsafe { controlregs::cr3_write(directory.start().as_usize() as u64) };
+    CTRL_C_PENDING.store(false, Ordering::Relaxed);
     RUNNING.store(true, Ordering::Relaxed);
     let status = ring3::enter(&entry);
     RUNNING.store(false, Ordering::Relaxed);
@@ -310,7 +318,13 @@ pub fn run(name: &str, args: &str) -> Result<Outcome, RunError> {
     running.heap.end(&mut KernelPages(&mut running.space));
     growing_heap::settle(running.stack_promised);
     let freed = running.space.tear_down();
-    paging::memory::kernel::interrupts::enable();
+    if killed == Some(Killed::Interrupted) {
+        // What was typed before Ctrl-C was meant for the program: it must
+        // not reach the shell as a command.
+        while input::try_read().is_some() {}
+    }
+    // A program ends inside a trap, with interrupts off.
+    interrupts::restore(interrupts_were_on);
     Ok(Outcome {
         pid,
         status,

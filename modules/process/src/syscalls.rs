@@ -24,7 +24,7 @@ use crate::dispatch::{dispatch, Services};
 use crate::process::{self, Killed, CURRENT};
 use crate::user_copy::{copy_from_user, copy_to_user};
 use crate::user_faults;
-use crate::user_pointer::Access;
+use crate::user_pointer::{self, Access};
 use paging::memory::kernel::console;
 use paging::memory::kernel::cpu::trap::TrapFrame;
 use paging::memory::kernel::drivers::pit;
@@ -78,9 +78,21 @@ fn with_program<T>(
     }
 }
 
-/// `write(buffer, length)`: the bytes go to the console.
+/// The most one `write` moves: the kernel runs a system call with
+/// interrupts off, so a call must stay short (Ctrl-C and the timer wait
+/// for it). A longer write returns a short count, as on Linux; the program
+/// writes the rest with another call.
+const MAX_WRITE: u32 = 4096;
+
+/// `write(buffer, length)`: the bytes go to the console. The whole range
+/// must be the program's; at most [`MAX_WRITE`] bytes of it are written,
+/// and their count returned.
 fn write(address: u32, length: u32) -> Result<u32, Errno> {
-    with_program(|program| program.prepare(address, length, Access::Read))?;
+    with_program(|program| {
+        user_pointer::check(address, length, Access::Read, &program.memory())?;
+        program.prepare(address, length.min(MAX_WRITE), Access::Read)
+    })?;
+    let length = length.min(MAX_WRITE);
     let mut buffer = [0u8; CHUNK];
     let mut done = 0;
     while done < length {
@@ -92,8 +104,10 @@ fn write(address: u32, length: u32) -> Result<u32, Errno> {
     Ok(length)
 }
 
-/// The line editor of programs' input (the shell has its own).
-static EDITOR: IrqMutex<LineEditor> = IrqMutex::new(LineEditor::new());
+/// The line editor of programs' input (the shell has its own), and the pid
+/// of the program it last served: each program starts with a fresh editor,
+/// with no half-typed line and no history from the program before.
+static EDITOR: IrqMutex<(u32, LineEditor)> = IrqMutex::new((0, LineEditor::new()));
 
 /// `read(buffer, capacity)`: waits for a line from the console (keyboard
 /// or serial), echoing and editing it as the shell does, and copies it,
@@ -102,7 +116,16 @@ fn read(address: u32, capacity: u32) -> Result<u32, Errno> {
     // A line is at most MAX_LINE bytes: only that much of the buffer is
     // ever written, so only that much is checked and mapped.
     let writable = capacity.min(MAX_LINE as u32);
-    with_program(|program| program.prepare(address, writable, Access::Write))?;
+    let pid = with_program(|program| {
+        program.prepare(address, writable, Access::Write)?;
+        Ok(program.pid)
+    })?;
+    {
+        let mut editor = EDITOR.lock();
+        if editor.0 != pid {
+            *editor = (pid, LineEditor::new());
+        }
+    }
     let mut echo = |bytes: &[u8]| console::write_bytes(bytes);
     loop {
         interrupts::disable();
@@ -115,14 +138,15 @@ fn read(address: u32, capacity: u32) -> Result<u32, Errno> {
             interrupts::enable_and_halt();
             continue;
         };
-        let mut editor = EDITOR.lock();
+        let mut guard = EDITOR.lock();
+        let editor = &mut guard.1;
         match editor.feed(byte, &mut echo) {
             Event::Submitted => {
                 let line = editor.line().as_bytes();
                 let length = line.len().min(writable as usize);
                 let mut copy = [0u8; MAX_LINE];
                 copy[..length].copy_from_slice(&line[..length]);
-                drop(editor);
+                drop(guard);
                 copy_to_user(address, &copy[..length])?;
                 return Ok(length as u32);
             }

@@ -27,7 +27,7 @@
 use crate::abi::KILLED_BY_CTRL_C;
 use crate::process::{self, Killed, CURRENT};
 use crate::user_layout::UserPart;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::Ordering;
 use paging::memory::kernel::cpu::exceptions::{self, Report, PAGE_FAULT};
 use paging::memory::kernel::cpu::trap::TrapFrame;
 use paging::memory::kernel::{console, println};
@@ -37,14 +37,11 @@ use x86::irq::PageFaultError;
 /// Ctrl-C, as a byte.
 const CTRL_C: u8 = 0x03;
 
-/// Ctrl-C arrived while a program ran, and has not been acted on yet.
-static CTRL_C_PENDING: AtomicBool = AtomicBool::new(false);
-
 /// The input filter (`input::set_filter`): takes Ctrl-C while a program
 /// runs; everything else goes to the input queue as usual.
 pub fn filter(byte: u8) -> bool {
     if byte == CTRL_C && process::RUNNING.load(Ordering::Relaxed) {
-        CTRL_C_PENDING.store(true, Ordering::Relaxed);
+        process::CTRL_C_PENDING.store(true, Ordering::Relaxed);
         return true;
     }
     false
@@ -52,7 +49,7 @@ pub fn filter(byte: u8) -> bool {
 
 /// Whether Ctrl-C is pending; clears it.
 pub fn take_ctrl_c() -> bool {
-    CTRL_C_PENDING.swap(false, Ordering::Relaxed)
+    process::CTRL_C_PENDING.swap(false, Ordering::Relaxed)
 }
 
 /// The hook before `iretd` to ring 3 (`trap::set_user_return_hook`).
