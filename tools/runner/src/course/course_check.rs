@@ -6,7 +6,7 @@
 //!    on its stubs), naming a stub it reached;
 //! 3. each lab is graded on its own: with only that lab solved, the host
 //!    checks that pass are exactly the foundations' and that lab's
-//!    ([`independence`](super::independence));
+//!    ([`independence`]);
 //! 4. the solution grades full for every chapter;
 //! 5. `make branches` makes one branch per chapter, each with its stubs, and
 //!    a `solutions` branch with none;

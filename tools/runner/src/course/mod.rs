@@ -11,8 +11,9 @@
 //! - [`grade`] runs chapter N's checks and prints `Score: X/Y`;
 //! - [`branches`] writes a repository with one branch per handout and the
 //!   solution on `solutions`;
-//! - [`course_check`] is what CI runs: every handout builds and grades above
-//!   zero but below full, the solution grades full, and every chapter's
+//! - [`course_check`] is what CI runs: every handout builds and scores
+//!   exactly its foundations, each lab is graded on its own
+//!   ([`independence`]), the solution grades full, and every chapter's
 //!   files can be read in the order its `lib.rs` lists them
 //!   ([`reading_order`]).
 
