@@ -151,5 +151,19 @@ window.StrataExplorer = (function () {
     return node;
   }
 
-  return { load, hex, bytesText, number, element };
+  /// Runs the page's self test (`?selftest=REFERENCE`, the browser test)
+  /// if the address asks for one; a failure is shown where the test reads
+  /// the results, and marks the page failed.
+  function runSelftest(params, selftest) {
+    const test = params.get('selftest');
+    if (!test) return;
+    selftest(test).catch((error) => {
+      const results = document.getElementById('selftest-results');
+      results.textContent = JSON.stringify({ error: String(error && error.stack || error) });
+      results.hidden = false;
+      document.body.dataset.selftest = 'failed';
+    });
+  }
+
+  return { load, hex, bytesText, number, element, runSelftest };
 })();

@@ -1021,14 +1021,7 @@
     resetHeap();
     refresh(false);
     drawTraceWindow();
-    const test = params.get('selftest');
-    if (test) {
-      selftest(test).catch((error) => {
-        $('selftest-results').textContent = JSON.stringify({ error: String(error && error.stack || error) });
-        $('selftest-results').hidden = false;
-        document.body.dataset.selftest = 'failed';
-      });
-    }
+    window.StrataExplorer.runSelftest(params, selftest);
   }
 
   main();

@@ -281,14 +281,7 @@
     const start = number(params.get('address') || '', true);
     if (Number.isFinite(start)) current = start >>> 0;
     reset(true);
-    const test = params.get('selftest');
-    if (test) {
-      selftest(test).catch((error) => {
-        $('selftest-results').textContent = JSON.stringify({ error: String(error && error.stack || error) });
-        $('selftest-results').hidden = false;
-        document.body.dataset.selftest = 'failed';
-      });
-    }
+    window.StrataExplorer.runSelftest(params, selftest);
   }
 
   main();
